@@ -1,0 +1,81 @@
+"""The Python API: `ganforge.load(path)` -> a `GanModel` that samples, built from a checkpoint
+directory alone (weights + the config recorded in state.json), never from the training script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ganforge.config import Config, from_dict
+from ganforge.errors import UserError
+from ganforge.training.checkpoint import Checkpoint, load_latest
+from ganforge.training.loop import build_networks
+
+
+class GanModel:
+    def __init__(self, ckpt: Checkpoint, device: str = "cpu"):
+        self.checkpoint = ckpt
+        self.config: Config = from_dict(ckpt.config)
+        self.step = ckpt.step
+        st = ckpt.state
+        self.data_shape = tuple(st["data_shape"])
+        self.num_classes = int(st.get("num_classes", 0))
+        self.classes = tuple(st.get("classes", ()))
+        self.kind = st.get("data_kind", "image")
+        self.device = torch.device(device)
+        self.networks = build_networks(self.config, self.data_shape, self.num_classes)
+        for name, net in self.networks.items():
+            try:
+                net.load_state_dict(ckpt.weights[name])
+            except (KeyError, RuntimeError) as e:
+                raise UserError(f"{ckpt.path}: weights for '{name}' do not fit the recorded config "
+                                f"({str(e).splitlines()[0]}); the checkpoint is damaged") from None
+            net.to(self.device).eval().requires_grad_(False)
+        self.generator = self.networks["G"]
+        if "G_ema" in ckpt.weights:           # the EMA generator is what we sample from
+            ema = build_networks(self.config, self.data_shape, self.num_classes)["G"]
+            try:
+                ema.load_state_dict(ckpt.weights["G_ema"])
+            except RuntimeError as e:
+                raise UserError(f"{ckpt.path}: EMA weights do not fit ({str(e).splitlines()[0]})") from None
+            self.generator = ema.to(self.device).eval().requires_grad_(False)
+
+    @property
+    def run_dir(self) -> Path | None:
+        p = self.checkpoint.path.parent.parent
+        return p if (p / "config.json").exists() else None
+
+    @property
+    def z_dim(self) -> int:
+        return self.config.model.z_dim
+
+    def latents(self, n: int, seed: int = 0) -> Tensor:
+        return torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, y: Tensor | None = None, batch_size: int = 256) -> Tensor:
+        """G(z) in batches; images [N, C, H, W] in [-1, 1] or points [N, D]."""
+        out = []
+        for i in range(0, len(z), batch_size):
+            yb = None if y is None else y[i:i + batch_size].to(self.device)
+            out.append(self.generator(z[i:i + batch_size].to(self.device), yb).float().cpu())
+        return torch.cat(out) if out else torch.empty(0, *self.data_shape)
+
+    def sample(self, n: int, seed: int = 0, batch_size: int = 256) -> Tensor:
+        """n samples, reproducible from `seed` alone (independent of batch_size)."""
+        if n < 1:
+            raise UserError(f"--n must be at least 1, got {n}")
+        return self.generate(self.latents(n, seed), batch_size=batch_size)
+
+
+def load(path: str | Path, device: str = "cpu") -> GanModel:
+    """A trained model from a run directory, its checkpoints/ folder, or one checkpoint folder."""
+    return GanModel(load_latest(Path(path), with_optim=False), device=device)
+
+
+def to_uint8(images: Tensor) -> np.ndarray:
+    """[-1, 1] float [N, C, H, W] -> uint8 [N, H, W, C], the layout image files and .npz use."""
+    return images.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()

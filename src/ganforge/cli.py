@@ -1,0 +1,175 @@
+"""`ganforge` command line: thin commands over the API. Every user error ends in one line on
+stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from ganforge.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ganforge")
+def cli() -> None:
+    """ganforge: train, sample and evaluate Generative Adversarial Networks."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("source", required=False)
+@click.argument("overrides", nargs=-1)
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default: runs/<preset or config name>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
+def train(source, overrides, out, resume, overwrite, dry_run):
+    """Train from a PRESET or CONFIG.yaml, with key=value overrides (train.steps=2000 model.g_width=32)."""
+    from ganforge.config import load_config, parse_overrides
+
+    if source and "=" in source:               # only overrides were given
+        overrides, source = (source, *overrides), None
+    if resume and overwrite:
+        raise UserError("--resume and --overwrite contradict each other; give one")
+    if out is None:
+        name = Path(source).stem if source else "default"
+        out = str(Path("runs") / name)
+    if resume:
+        from ganforge.training.loop import resume_config
+
+        cfg = resume_config(Path(out), parse_overrides(list(overrides)))
+    else:
+        cfg = load_config(source, list(overrides))
+    if dry_run:
+        click.echo(json.dumps(cfg.to_dict(), indent=2))
+        return
+    from ganforge.training.loop import train as run_training
+
+    result = run_training(cfg, out, resume=resume, overwrite=overwrite)
+    click.echo(f"run directory: {result['run_dir']}")
+    if result["grid"]:
+        click.echo(f"sample grid: {result['grid']}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--n", "n", type=int, default=64, show_default=True, help="Number of samples.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
+              help="A .png grid (or scatter plot for 2-D points) or an .npz of arrays.")
+@click.option("--nrow", type=int, default=None, help="Images per grid row.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def sample(run, n, seed, out, nrow, overwrite):
+    """Draw samples from a run or checkpoint directory (the config file is not needed)."""
+    from ganforge.api import load, to_uint8
+    from ganforge.training.logging import save_samples
+
+    out_path = Path(out)
+    if out_path.suffix.lower() not in (".png", ".npz"):
+        raise UserError(f"--out {out}: give a .png or .npz file name")
+    if out_path.exists() and not overwrite:
+        raise UserError(f"{out} already exists; pass --overwrite or choose another --out")
+    model = load(run)
+    x = model.sample(n, seed=seed)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=out_path.suffix)
+    os.close(fd)
+    try:
+        if out_path.suffix.lower() == ".npz":
+            import numpy as np
+
+            arrays = {"images": to_uint8(x)} if x.ndim == 4 else {"points": x.numpy()}
+            np.savez_compressed(tmp, **arrays)
+        else:
+            save_samples(x, Path(tmp), nrow=nrow)
+        os.replace(tmp, out_path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    click.echo(f"wrote {n} samples to {out_path}")
+
+
+@cli.command()
+@click.option("--data", "show_data", is_flag=True, help="List data sets too.")
+def presets(show_data):
+    """List named presets (and, with --data, data sets and model families)."""
+    from ganforge.config import PRESETS
+
+    for name in PRESETS:
+        click.echo(f"{name:20s} {PRESETS.doc(name)}")
+    if show_data:
+        from ganforge.data import DATASETS
+        from ganforge.models import MODELS
+
+        click.echo("\ndata sets:")
+        for name in DATASETS:
+            click.echo(f"  {name:18s} {DATASETS.doc(name)}")
+        click.echo("\nmodel families:")
+        for name in MODELS:
+            click.echo(f"  {name:18s} {MODELS.doc(name)}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+def info(run):
+    """Summarise a run or checkpoint: step, config, networks and their sizes."""
+    from ganforge.api import load
+
+    model = load(run)
+    c = model.config
+    click.echo(f"checkpoint:  {model.checkpoint.path}")
+    click.echo(f"step:        {model.step} / {c.train.steps}")
+    click.echo(f"family:      {c.model.family}   loss: {c.loss.name}   data: {c.data.name} ({c.data.split})")
+    click.echo(f"data shape:  {list(model.data_shape)}   classes: {model.num_classes}")
+    for name, net in model.networks.items():
+        click.echo(f"network {name}: {sum(p.numel() for p in net.parameters()):,} parameters")
+    click.echo(f"EMA generator: {'yes' if 'G_ema' in model.checkpoint.weights else 'no'}")
+    click.echo(f"trained for: {model.checkpoint.state.get('elapsed_s', 0):.1f} s")
+
+
+@cli.command()
+@click.argument("run", type=click.Path(exists=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Default: RUN/losses.png")
+def plot(run, out):
+    """Plot loss curves from RUN/metrics.jsonl to a PNG."""
+    from ganforge.plots import plot_losses
+
+    path = plot_losses(Path(run), Path(out) if out else None)
+    click.echo(f"wrote {path}")
+
+
+def _add_optional_commands() -> None:
+    """Commands that live beside their subsystem."""
+    try:
+        from ganforge.metrics.cli import eval_command
+    except ImportError:
+        return
+    cli.add_command(eval_command, "eval")
+
+
+_add_optional_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="ganforge", standalone_mode=False)
+    except UserError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2 if e.exit_code != 0 else 0)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""Typed configuration: dataclasses, named presets, YAML files and dotted `key=value` overrides.
+
+Resolution order: defaults <- preset or YAML file <- overrides. Unknown keys are errors that name
+the closest valid key; values are converted to the field's type or rejected with a clear message.
+The resolved config is written to `RUN/config.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ganforge.errors import UserError
+from ganforge.registry import Registry, closest
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist"               # a registered data set (see `ganforge presets --data`)
+    root: str | None = None           # None: $GANFORGE_DATA, then the copy embedded in the package
+    split: str = "train"
+    resolution: int | None = None     # None: the data set's own size; else resize (images only)
+    channels: int | None = None       # None: the data set's own; 1 or 3 converts
+    limit: int | None = None          # use only the first N examples (after a seeded shuffle)
+    download: bool = False            # allowed to download when no local copy is found
+    num_points: int = 100_000         # toy 2-D mixtures: training points drawn once
+
+
+@dataclass
+class ModelConfig:
+    family: str = "dcgan"             # a registered model family
+    z_dim: int = 100
+    g_width: int = 64                 # DCGAN: channels of G's last hidden layer (doubles per layer up)
+    d_width: int = 64                 # DCGAN: channels of D's first layer
+    hidden: int = 512                 # MLP: hidden units per layer
+    depth: int = 3                    # MLP: hidden layers
+    g_norm: str = "batch"             # G normalisation: batch | none
+    d_norm: str = "batch"             # D normalisation: batch | none
+
+
+@dataclass
+class LossConfig:
+    name: str = "nonsaturating"       # a registered adversarial loss
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"                # adam | rmsprop | sgd
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    weight_decay: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000                 # generator steps
+    batch_size: int = 64
+    seed: int = 0
+    d_steps: int = 1                  # discriminator steps per generator step
+    ema: float | None = 0.999         # EMA decay of G's weights; None: no EMA generator
+    ema_start: int = 0                # steps before EMA tracking starts (copied until then)
+    precision: str = "32"             # 32 | bf16 (autocast; on CPU too) | 16 (GPU only)
+    channels_last: bool = False
+    accelerator: str = "cpu"          # cpu | cuda | auto (Lightning Fabric)
+    devices: int = 1                  # > 1: data-parallel through Lightning Fabric
+    num_nodes: int = 1
+    strategy: str = "auto"            # Fabric strategy: auto | ddp | ...
+    log_every: int = 50
+    sample_every: int = 500           # 0: never
+    ckpt_every: int = 500             # 0: only at the end
+    keep_ckpts: int = 3
+    progress: bool = True
+    tensorboard: bool = True
+    num_samples: int = 64             # images in each fixed-noise grid
+    threads: int | None = None        # torch.set_num_threads; None leaves PyTorch's default
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    g_optim: OptimConfig = field(default_factory=OptimConfig)
+    d_optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- presets: name -> nested dict of overrides on the defaults ------------------------------------
+PRESETS: Registry[dict] = Registry("preset")
+
+PRESETS.register("quickstart", {
+    "data": {"name": "mnist", "split": "test"},   # the 10,000 digits embedded in the package
+    "model": {"family": "dcgan", "z_dim": 64, "g_width": 32, "d_width": 32},
+    "train": {"steps": 1200, "batch_size": 64, "sample_every": 400, "ckpt_every": 400, "log_every": 50},
+}, doc="DCGAN on the embedded MNIST test split: about 2 CPU-minutes, recognisable digits")
+PRESETS.register("dcgan-mnist", {
+    "data": {"name": "mnist"},
+    "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
+    "train": {"steps": 10000},
+}, doc="DCGAN (Radford et al. 2016) on the MNIST training set, 28x28")
+PRESETS.register("dcgan-fashion", {
+    "data": {"name": "fashion-mnist"},
+    "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
+    "train": {"steps": 10000},
+}, doc="DCGAN on Fashion-MNIST, 28x28")
+PRESETS.register("gan-mnist", {
+    "data": {"name": "mnist"},
+    "model": {"family": "mlp", "z_dim": 100, "hidden": 512, "depth": 3},
+    "train": {"steps": 10000},
+}, doc="Vanilla GAN (MLP G and D, Goodfellow et al. 2014) on flattened MNIST")
+PRESETS.register("ring8-gan", {
+    "data": {"name": "ring8"},
+    "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
+    "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
+    "train": {"steps": 2000, "batch_size": 256, "ema": None, "sample_every": 500},
+}, doc="Vanilla GAN on 8 Gaussians on a ring (radius 1, sigma 0.01)")
+PRESETS.register("grid25-gan", {
+    "data": {"name": "grid25"},
+    "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
+    "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
+    "train": {"steps": 2000, "batch_size": 256, "ema": None, "sample_every": 500},
+}, doc="Vanilla GAN on 25 Gaussians on the grid {-4,-2,0,2,4}^2 (sigma 0.05)")
+
+
+# --- merging and type conversion ------------------------------------------------------------------
+def _field_types(cls) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """Convert `value` (a YAML/JSON value or an override string) to type `tp`, or raise UserError."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "~")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(value, arg, key)
+            except UserError as e:
+                errors.append(str(e))
+        raise UserError(errors[0] if errors else f"{key}: cannot be {value!r}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on", "false", "no", "0", "off"):
+            return value.lower() in ("true", "yes", "1", "on")
+        raise UserError(f"{key}={value!r}: expected true or false")
+    if tp is int:
+        if isinstance(value, bool):
+            raise UserError(f"{key}={value!r}: expected an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise UserError(f"{key}={value!r}: expected an integer, for example {key}=100")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise UserError(f"{key}={value!r}: expected a number, for example {key}=0.0002")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise UserError(f"{key}={value!r}: expected a string")
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            value = yaml.safe_load(value)
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"{key}={value!r}: expected a list such as [1, 2]")
+        (inner, *_) = typing.get_args(tp) or (Any,)
+        return [_convert(v, inner, key) for v in value]
+    return value
+
+
+def _apply(obj, updates: dict, prefix: str = "") -> None:
+    """Apply a nested dict of updates onto dataclass `obj` in place, validating every key."""
+    if not isinstance(updates, dict):
+        raise UserError(f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {updates!r}")
+    types_ = _field_types(type(obj))
+    for key, value in updates.items():
+        full = prefix + str(key)
+        if key not in types_:
+            valid = [prefix + k for k in types_]
+            raise UserError(f"unknown config key '{full}'{closest(full, valid)}; "
+                            f"valid keys here: {', '.join(valid)}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            _apply(current, value, full + ".")
+        else:
+            setattr(obj, key, _convert(value, types_[key], full))
+
+
+def all_keys(cfg: Config | None = None) -> list[str]:
+    cfg = cfg or Config()
+    out = []
+    for f in dataclasses.fields(cfg):
+        sub = getattr(cfg, f.name)
+        out += [f"{f.name}.{g.name}" for g in dataclasses.fields(sub)]
+    return out
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """['train.steps=10', 'model.width=32'] -> {'train': {'steps': '10'}, 'model': {'width': '32'}}."""
+    out: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"override '{item}' is not key=value; write for example train.steps=2000")
+        key, value = item.split("=", 1)
+        parts = key.strip().split(".")
+        if len(parts) != 2 or not all(parts):
+            raise UserError(f"override key '{key}' must be section.name{closest(key, all_keys())}")
+        out.setdefault(parts[0], {})[parts[1]] = value
+    return out
+
+
+def from_dict(d: dict) -> Config:
+    cfg = Config()
+    _apply(cfg, d)
+    validate(cfg)
+    return cfg
+
+
+def load_config(source: str | None = None, overrides: list[str] = ()) -> Config:
+    """Defaults <- preset name or YAML/JSON file <- `key=value` overrides, validated."""
+    cfg = Config()
+    if source:
+        path = Path(source)
+        if source in PRESETS:
+            _apply(cfg, PRESETS.get(source))
+        elif path.suffix in (".yaml", ".yml", ".json") or path.exists():
+            if not path.is_file():
+                raise UserError(f"config file {path} not found; give a YAML file or a preset "
+                                f"({', '.join(PRESETS.keys())})")
+            try:
+                loaded = yaml.safe_load(path.read_text())
+            except (yaml.YAMLError, UnicodeDecodeError) as e:
+                raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+            _apply(cfg, loaded or {})
+        else:
+            PRESETS.get(source)   # raises: unknown preset, with the nearest name
+    _apply(cfg, parse_overrides(list(overrides)))
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Cross-field checks that types alone cannot express."""
+    t = cfg.train
+    if t.steps < 0 or t.batch_size < 1 or t.d_steps < 1:
+        raise UserError("train.steps must be >= 0, train.batch_size >= 1 and train.d_steps >= 1")
+    if t.precision not in ("32", "bf16", "16"):
+        raise UserError(f"train.precision={t.precision!r}: choose 32, bf16 or 16")
+    if t.ema is not None and not 0.0 <= t.ema < 1.0:
+        raise UserError(f"train.ema={t.ema}: a decay in [0, 1), or none to disable")
+    for name in ("g_optim", "d_optim"):
+        o = getattr(cfg, name)
+        if o.name not in ("adam", "rmsprop", "sgd"):
+            raise UserError(f"{name}.name={o.name!r}: choose adam, rmsprop or sgd")
+        if o.lr <= 0:
+            raise UserError(f"{name}.lr must be positive")
+    for key in ("g_norm", "d_norm"):
+        if getattr(cfg.model, key) not in ("batch", "none"):
+            raise UserError(f"model.{key}={getattr(cfg.model, key)!r}: choose batch or none")
+
+
+def save_config(cfg: Config, path: Path) -> None:
+    path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")

@@ -1,0 +1,170 @@
+"""Registered data sets and the deterministic batch stream the training loop reads.
+
+Every data set here fits in memory on a laptop (MNIST at 60,000 x 28 x 28 is 188 MB as float32),
+so a `Data` is plain tensors and the order of batches is a pure function of (seed, batch number):
+exact resume needs only the number of batches consumed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganforge.config import DataConfig
+from ganforge.data.idx import SOURCES, load_idx_dataset
+from ganforge.errors import UserError
+from ganforge.registry import Registry
+
+
+@dataclass
+class Data:
+    x: Tensor                        # images [N, C, H, W] in [-1, 1], or points [N, D]
+    y: Tensor | None = None          # class labels [N] (int64), when the data set has them
+    classes: tuple[str, ...] = ()
+    kind: str = "image"              # image | points
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+DATASETS: Registry = Registry("dataset")
+
+
+def uint8_to_float(images: np.ndarray | Tensor) -> Tensor:
+    """uint8 [N, H, W] or [N, C, H, W] -> float32 [N, C, H, W] in [-1, 1]."""
+    x = torch.as_tensor(np.asarray(images))
+    if x.ndim == 3:
+        x = x[:, None]                                  # [N, 1, H, W]
+    return x.float().div_(127.5).sub_(1.0)
+
+
+def fit_images(x: Tensor, resolution: int | None, channels: int | None) -> Tensor:
+    """Resize [N, C, H, W] images to `resolution` (bilinear, antialiased) and convert channels."""
+    if channels is not None and channels != x.shape[1]:
+        if channels == 3 and x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1).contiguous()
+        elif channels == 1 and x.shape[1] == 3:
+            x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])   # ITU-R 601 luma
+        else:
+            raise UserError(f"data.channels={channels}: cannot convert {x.shape[1]}-channel images; use 1 or 3")
+    if resolution is not None and x.shape[-1] != resolution:
+        out = []
+        for chunk in x.split(4096):
+            out.append(F.interpolate(chunk, size=(resolution, resolution), mode="bilinear",
+                                     align_corners=False, antialias=True).clamp_(-1, 1))
+        x = torch.cat(out)
+    return x
+
+
+def _limit(data: Data, limit: int | None, seed: int = 0) -> Data:
+    if limit is None or limit >= len(data):
+        return data
+    if limit < 1:
+        raise UserError(f"data.limit={limit}: must be at least 1")
+    idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:limit]
+    return Data(data.x[idx], None if data.y is None else data.y[idx], data.classes, data.kind)
+
+
+def _idx_builder(name: str):
+    def build(cfg: DataConfig) -> Data:
+        images, labels = load_idx_dataset(name, cfg.split, cfg.root, cfg.download)
+        x = fit_images(uint8_to_float(images), cfg.resolution, cfg.channels)
+        return Data(x, torch.from_numpy(labels), SOURCES[name].classes)
+    build.__doc__ = f"{name} from IDX files (train 60,000 / test 10,000), 28x28 grey, 10 classes"
+    return build
+
+
+for _name in SOURCES:
+    DATASETS.register(_name, _idx_builder(_name))
+
+
+# --- toy 2-D mixtures (the PacGAN / VEEGAN benchmarks) ---------------------------------------------
+@dataclass(frozen=True)
+class Mixture:
+    modes: Tensor      # [K, 2] mode centres
+    sigma: float       # standard deviation of every component
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        which = torch.randint(len(self.modes), (n,), generator=generator)
+        return self.modes[which] + self.sigma * torch.randn(n, 2, generator=generator)
+
+
+def ring8() -> Mixture:
+    angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
+    return Mixture(torch.stack([angles.cos(), angles.sin()], 1).float(), 0.01)
+
+
+def grid25() -> Mixture:
+    g = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+    return Mixture(torch.cartesian_prod(g, g), 0.05)
+
+
+MIXTURES = {"ring8": ring8, "grid25": grid25}
+
+
+def _mixture_builder(name: str):
+    def build(cfg: DataConfig) -> Data:
+        mix = MIXTURES[name]()
+        # the training set is drawn once from a generator fixed per split, so it is a data set
+        gen = torch.Generator().manual_seed(0 if cfg.split == "train" else 1)
+        return Data(mix.sample(cfg.num_points, gen), kind="points")
+    build.__doc__ = {"ring8": "8 Gaussians on a ring of radius 1, sigma 0.01",
+                     "grid25": "25 Gaussians on the grid {-4,-2,0,2,4}^2, sigma 0.05"}[name]
+    return build
+
+
+for _name in MIXTURES:
+    DATASETS.register(_name, _mixture_builder(_name))
+
+
+@DATASETS.register("folder")
+def image_folder(cfg: DataConfig) -> Data:
+    """A folder of images (any format Pillow reads); subfolders, if any, become class labels."""
+    from ganforge.data.folders import load_image_folder
+
+    if not cfg.root:
+        raise UserError("data.name=folder needs data.root=PATH, the folder of images")
+    return load_image_folder(Path(cfg.root), cfg.resolution, cfg.channels)
+
+
+def build_dataset(cfg: DataConfig, seed: int = 0) -> Data:
+    data = DATASETS.get(cfg.name)(cfg)
+    return _limit(data, cfg.limit, seed)
+
+
+class BatchStream:
+    """Batches of indices in a seeded order: epoch e is a permutation drawn from (seed, e); the last
+    incomplete batch of an epoch is dropped. Batch number b is a pure function of (seed, b), so
+    resuming needs only `position`. With `world` > 1 each rank takes its own slice of the order."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        self.per_epoch = n // (batch_size * world)
+        if self.per_epoch < 1:
+            raise UserError(f"the data set has {n} examples, fewer than one batch of "
+                            f"{batch_size * world}; lower train.batch_size or add data")
+        self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
+        self.position = 0                    # batches consumed so far
+        self._epoch, self._perm = -1, None
+
+    def next(self) -> Tensor:
+        epoch, i = divmod(self.position, self.per_epoch)
+        if epoch != self._epoch:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(self.n, generator=gen)[self.rank::self.world]
+            self._epoch = epoch
+        self.position += 1
+        return self._perm[i * self.batch_size:(i + 1) * self.batch_size]

@@ -1,0 +1,11 @@
+"""Model families. `MODELS[name](cfg, shape, num_classes)` returns the family's networks by name
+({"G": ..., "D": ...} and any extras). Networks are plain modules: G(z, y=None) -> sample,
+D(x, y=None) -> logits [N]; what a training step does lives in `ganforge.objectives`."""
+
+from ganforge.models.registry import MODELS
+
+# built-in families register themselves on import (nothing else happens at import time)
+from ganforge.models import mlp as _mlp  # noqa: F401,E402
+from ganforge.models import dcgan as _dcgan  # noqa: F401,E402
+
+__all__ = ["MODELS"]

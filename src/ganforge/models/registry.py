@@ -1,0 +1,3 @@
+from ganforge.registry import Registry
+
+MODELS: Registry = Registry("model family")

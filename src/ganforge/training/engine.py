@@ -1,0 +1,25 @@
+"""The thin device / precision / distribution wrapper: Lightning Fabric, so the loop stays plain
+PyTorch and multi-GPU or multi-node training is configuration (train.devices, train.num_nodes,
+train.strategy), not a rewrite."""
+
+from __future__ import annotations
+
+from ganforge.config import TrainConfig
+from ganforge.errors import UserError
+
+PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
+
+
+def make_fabric(t: TrainConfig):
+    import torch
+    from lightning_fabric import Fabric
+
+    if t.accelerator == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.accelerator=cuda but no CUDA device is visible; use train.accelerator=cpu")
+    if t.precision == "16" and t.accelerator == "cpu":
+        raise UserError("train.precision=16 needs a GPU; on the CPU use train.precision=bf16 or 32")
+    fabric = Fabric(accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes,
+                    strategy=t.strategy, precision=PRECISIONS[t.precision])
+    if t.devices * t.num_nodes > 1:
+        fabric.launch()
+    return fabric
