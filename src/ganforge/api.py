@@ -26,22 +26,20 @@ class GanModel:
         self.classes = tuple(st.get("classes", ()))
         self.kind = st.get("data_kind", "image")
         self.device = torch.device(device)
+        # for sampling, a network's EMA copy (saved as "<name>_ema") replaces the live weights
         self.networks = build_networks(self.config, self.data_shape, self.num_classes)
+        self.uses_ema = []
         for name, net in self.networks.items():
+            key = f"{name}_ema" if f"{name}_ema" in ckpt.weights else name
+            if key != name:
+                self.uses_ema.append(name)
             try:
-                net.load_state_dict(ckpt.weights[name])
+                net.load_state_dict(ckpt.weights[key])
             except (KeyError, RuntimeError) as e:
-                raise UserError(f"{ckpt.path}: weights for '{name}' do not fit the recorded config "
+                raise UserError(f"{ckpt.path}: weights for '{key}' do not fit the recorded config "
                                 f"({str(e).splitlines()[0]}); the checkpoint is damaged") from None
             net.to(self.device).eval().requires_grad_(False)
-        self.generator = self.networks["G"]
-        if "G_ema" in ckpt.weights:           # the EMA generator is what we sample from
-            ema = build_networks(self.config, self.data_shape, self.num_classes)["G"]
-            try:
-                ema.load_state_dict(ckpt.weights["G_ema"])
-            except RuntimeError as e:
-                raise UserError(f"{ckpt.path}: EMA weights do not fit ({str(e).splitlines()[0]})") from None
-            self.generator = ema.to(self.device).eval().requires_grad_(False)
+        self.generator = self.networks.get("G")
 
     @property
     def run_dir(self) -> Path | None:

@@ -127,7 +127,7 @@ def info(run):
     click.echo(f"data shape:  {list(model.data_shape)}   classes: {model.num_classes}")
     for name, net in model.networks.items():
         click.echo(f"network {name}: {sum(p.numel() for p in net.parameters()):,} parameters")
-    click.echo(f"EMA generator: {'yes' if 'G_ema' in model.checkpoint.weights else 'no'}")
+    click.echo(f"EMA weights used for: {', '.join(model.uses_ema) or 'none'}")
     click.echo(f"trained for: {model.checkpoint.state.get('elapsed_s', 0):.1f} s")
 
 

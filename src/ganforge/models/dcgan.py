@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from ganforge.config import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.layers import dcgan_init, norm2d
-from ganforge.models.registry import MODELS
+from ganforge.models.registry import register_family
 
 
 def dcgan_plan(resolution: int) -> tuple[int, int]:
@@ -56,7 +56,7 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).flatten()                     # [N] logits
 
 
-@MODELS.register("dcgan")
+@register_family("dcgan")
 def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """DCGAN (Radford et al. 2016): transposed-conv G, strided-conv D; 28, 32 or 64 pixels"""
     if len(shape) != 3 or shape[1] != shape[2]:

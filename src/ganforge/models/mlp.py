@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.config import ModelConfig
-from ganforge.models.registry import MODELS
+from ganforge.models.registry import register_family
 
 
 class MLPGenerator(nn.Module):
@@ -43,7 +43,7 @@ class MLPDiscriminator(nn.Module):
         return self.net(x.flatten(1)).squeeze(1)        # [N] logits
 
 
-@MODELS.register("mlp")
+@register_family("mlp")
 def build_mlp(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """Vanilla GAN: MLP G and D (Goodfellow et al. 2014), images or 2-D points"""
     images = len(shape) == 3

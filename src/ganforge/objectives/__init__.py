@@ -1,7 +1,8 @@
 """What a training step computes, per kind of task. The loop asks an objective for its phases
-(a schedule as data) and, for each phase due, for one scalar loss."""
+(a schedule as data) and, for each phase due, for one scalar loss. `OBJECTIVES[name](cfg, networks)`
+builds one; a model family names the objective that trains it."""
 
-from ganforge.objectives.base import Phase, Objective
-from ganforge.objectives.generation import GenerationObjective
+from ganforge.objectives.base import OBJECTIVES, Objective, Phase
+from ganforge.objectives import generation as _generation  # noqa: F401  (registers "generation")
 
-__all__ = ["Phase", "Objective", "GenerationObjective"]
+__all__ = ["OBJECTIVES", "Objective", "Phase"]

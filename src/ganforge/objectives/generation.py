@@ -5,14 +5,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ganforge.config import Config
 from ganforge.losses import LOSSES
-from ganforge.objectives.base import Objective, Phase
+from ganforge.objectives.base import OBJECTIVES, Objective, Phase
 
 
+@OBJECTIVES.register("generation")
 class GenerationObjective(Objective):
-    def __init__(self, cfg: Config, networks: dict[str, nn.Module]):
-        self.cfg, self.networks = cfg, networks
+    """Noise -> data; adversarial loss from cfg.loss.name."""
+
+    def __init__(self, cfg, networks: dict[str, nn.Module]):
+        super().__init__(cfg, networks)
         self.adv = LOSSES.get(cfg.loss.name)
         self.z_dim = cfg.model.z_dim
 
@@ -22,7 +24,7 @@ class GenerationObjective(Objective):
     def noise(self, n: int, device) -> Tensor:
         return torch.randn(n, self.z_dim, device=device)      # the global RNG: saved in checkpoints
 
-    def loss(self, phase: Phase, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+    def loss(self, phase: Phase, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
         G, D = self.networks["G"], self.networks["D"]
         real = batch["x"]
         z = self.noise(len(real), real.device)

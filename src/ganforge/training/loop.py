@@ -24,7 +24,7 @@ from ganforge.config import Config, OptimConfig, from_dict, save_config
 from ganforge.data import BatchStream, Data, build_dataset
 from ganforge.errors import UserError
 from ganforge.models import MODELS
-from ganforge.objectives import GenerationObjective, Objective
+from ganforge.objectives import OBJECTIVES, Objective
 from ganforge.training.checkpoint import load_latest, save_checkpoint
 from ganforge.training.ema import EMA
 from ganforge.training.engine import make_fabric
@@ -40,11 +40,11 @@ def make_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
 
 
 def build_networks(cfg: Config, data_shape: tuple[int, ...], num_classes: int) -> dict[str, nn.Module]:
-    return MODELS.get(cfg.model.family)(cfg.model, data_shape, num_classes)
+    return MODELS.get(cfg.model.family).build(cfg.model, data_shape, num_classes)
 
 
 def build_objective(cfg: Config, networks: dict[str, nn.Module]) -> Objective:
-    return GenerationObjective(cfg, networks)
+    return OBJECTIVES.get(MODELS.get(cfg.model.family).objective)(cfg, networks)
 
 
 # --- RNG state as JSON ------------------------------------------------------------------------------
@@ -122,11 +122,14 @@ class Trainer:
 
         self.data = data if data is not None else build_dataset(cfg.data, t.seed)
         self.nets = build_networks(cfg, self.data.shape, self.data.num_classes)
-        self.ema = EMA(self.nets["G"], t.ema, t.ema_start) if t.ema is not None else None
         self.objective = build_objective(cfg, self.nets)
-        self.opt_params = {"G": list(self.nets["G"].parameters()), "D": list(self.nets["D"].parameters())}
-        opt_cfgs = {"G": cfg.g_optim, "D": cfg.d_optim}
-        self.opts = {k: make_optimizer(opt_cfgs[k], p) for k, p in self.opt_params.items()}
+        self.ema_name = self.objective.ema_network if t.ema is not None else None
+        self.ema = EMA(self.nets[self.ema_name], t.ema, t.ema_start) if self.ema_name else None
+        # optimiser "G" uses cfg.g_optim, "D" cfg.d_optim; each steps the networks the objective names
+        self.opt_params = {k: [p for n in names for p in self.nets[n].parameters()]
+                           for k, names in self.objective.optimizers().items()}
+        self.opts = {k: make_optimizer(cfg.g_optim if k.startswith("G") else cfg.d_optim, p)
+                     for k, p in self.opt_params.items()}
 
         if t.channels_last:
             for net in self.nets.values():
@@ -145,15 +148,13 @@ class Trainer:
             self._restore(load_latest(self.run_dir))
         elif self.is_main:
             save_config(cfg, self.run_dir / "config.json")
-        # fixed noise for sample grids, from its own generator so it never moves the training RNG
-        gen = torch.Generator().manual_seed(t.seed + 7919)
-        self.fixed_z = torch.randn(t.num_samples, cfg.model.z_dim, generator=gen).to(self.fabric.device)
+        self.fixed = self.fabric.to_device(self.objective.fixed_inputs(self.data, t.num_samples, t.seed))
 
     # --- checkpoints ------------------------------------------------------------------------------
     def network_states(self) -> dict[str, dict[str, torch.Tensor]]:
         states = {k: v.state_dict() for k, v in self.nets.items()}
         if self.ema is not None:
-            states["G_ema"] = self.ema.model.state_dict()
+            states[f"{self.ema_name}_ema"] = self.ema.model.state_dict()
         return states
 
     def save(self) -> Path | None:
@@ -171,7 +172,7 @@ class Trainer:
         for name, net in self.nets.items():
             net.load_state_dict(ckpt.weights[name])
         if self.ema is not None:
-            self.ema.model.load_state_dict(ckpt.weights["G_ema"])
+            self.ema.model.load_state_dict(ckpt.weights[f"{self.ema_name}_ema"])
         for name, opt in self.opts.items():
             opt.load_state_dict(ckpt.optimizers[name])
         set_rng_state(ckpt.state["rng"])
@@ -205,14 +206,14 @@ class Trainer:
             opt = self.opts[phase.optimizer]
             for _ in range(phase.repeats):
                 batch = self.next_batch() if phase.needs_data else {}
-                loss, phase_logs = self.objective.loss(phase, batch)
+                loss, phase_logs = self.objective.loss(phase, batch, self.step)
                 opt.zero_grad(set_to_none=True)
                 self.fabric.backward(loss)
                 opt.step()
                 self.objective.after_step(phase)
                 logs.update(phase_logs)
         if self.ema is not None:
-            self.ema.update(self.nets["G"], self.step)
+            self.ema.update(self.nets[self.ema_name], self.step)
         self.step += 1
         return logs
 
@@ -221,11 +222,14 @@ class Trainer:
     def sample_grid(self) -> Path | None:
         if not self.is_main:
             return None
-        G = self.ema.model if self.ema is not None else self.nets["G"]
-        was_training = G.training
-        G.eval()
-        samples = G(self.fixed_z)
-        G.train(was_training)
+        nets = dict(self.nets)
+        if self.ema is not None:
+            nets[self.ema_name] = self.ema.model
+        for net in nets.values():
+            net.eval()
+        samples = self.objective.preview(nets, self.fixed)
+        for net in self.nets.values():
+            net.train()
         return save_samples(samples, self.run_dir / "samples" / f"step_{self.step:08d}.png")
 
     def fit(self) -> dict:
