@@ -42,12 +42,22 @@ class ModelConfig:
     hidden: int = 512                 # MLP: hidden units per layer
     depth: int = 3                    # MLP: hidden layers
     g_norm: str = "batch"             # G normalisation: batch | none
-    d_norm: str = "batch"             # D normalisation: batch | none
+    d_norm: str = "batch"             # D normalisation: batch | none (ResNet D: always none, as in SNGAN)
+    d_sn: bool | None = None          # spectral norm on D's layers (Miyato 2018); None: family default (resnet on)
+    g_sn: bool = False                # spectral norm on G's layers too (SAGAN, Zhang et al. 2019)
+    pack: int = 1                     # PacGAN (Lin et al. 2018): D judges packs of m samples; 1: off
+    mbstd: int = 0                    # minibatch-stddev group size in D (Karras et al. 2018); 0: off
 
 
 @dataclass
 class LossConfig:
     name: str = "nonsaturating"       # a registered adversarial loss
+    gp: float = 0.0                   # WGAN-GP penalty weight lambda (Gulrajani 2017: 10); 0: off
+    r1: float = 0.0                   # R1 gamma on real data (Mescheder 2018); 0: off
+    r2: float = 0.0                   # R2 gamma on generated data; 0: off
+    reg_interval: int = 1             # > 1: penalties in a lazy "Dreg" phase every k steps, scaled by k (StyleGAN2)
+    clip: float | None = None         # WGAN weight clipping to [-c, c] after D steps (Arjovsky 2017: 0.01); None: off
+    ortho: float = 0.0                # BigGAN orthogonal regularisation beta on G (Brock 2019: 1e-4); 0: off
 
 
 @dataclass
@@ -66,7 +76,7 @@ class TrainConfig:
     seed: int = 0
     d_steps: int = 1                  # discriminator steps per generator step
     ema: float | None = 0.999         # EMA decay of G's weights; None: no EMA generator
-    ema_start: int = 0                # steps before EMA tracking starts (copied until then)
+    ema_rampup: float | None = 0.05   # EMA half-life <= this fraction of the steps so far; None: fixed decay
     precision: str = "32"             # 32 | bf16 (autocast; on CPU too) | 16 (GPU only)
     channels_last: bool = False
     accelerator: str = "cpu"          # cpu | cuda | auto (Lightning Fabric)
@@ -287,6 +297,23 @@ def validate(cfg: Config) -> None:
     for key in ("g_norm", "d_norm"):
         if getattr(cfg.model, key) not in ("batch", "none"):
             raise UserError(f"model.{key}={getattr(cfg.model, key)!r}: choose batch or none")
+    _validate_regularisers(cfg)
+
+
+def _validate_regularisers(cfg: Config) -> None:
+    """Losses, penalties and D options (issue 4)."""
+    m, l = cfg.model, cfg.loss
+    if m.pack < 1 or cfg.train.batch_size % m.pack:
+        raise UserError(f"model.pack={m.pack}: must be >= 1 and divide train.batch_size={cfg.train.batch_size}")
+    if m.mbstd < 0 or m.mbstd == 1:
+        raise UserError(f"model.mbstd={m.mbstd}: a group size >= 2 such as 4, or 0 to turn it off")
+    for key in ("gp", "r1", "r2", "ortho"):
+        if getattr(l, key) < 0:
+            raise UserError(f"loss.{key}={getattr(l, key)}: a penalty weight must be >= 0 (0 turns it off)")
+    if l.reg_interval < 1:
+        raise UserError(f"loss.reg_interval={l.reg_interval}: must be >= 1 (1: penalties in every D step)")
+    if l.clip is not None and l.clip <= 0:
+        raise UserError(f"loss.clip={l.clip}: a positive bound such as 0.01, or none to disable clipping")
 
 
 def save_config(cfg: Config, path: Path) -> None:

@@ -8,7 +8,7 @@ exact resume needs only the number of batches consumed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ class Data:
     y: Tensor | None = None          # class labels [N] (int64), when the data set has them
     classes: tuple[str, ...] = ()
     kind: str = "image"              # image | points
+    extra: dict[str, Tensor] = field(default_factory=dict)   # more per-example tensors, indexed like x (e.g. "x_b")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -76,7 +77,8 @@ def _limit(data: Data, limit: int | None, seed: int = 0) -> Data:
     if limit < 1:
         raise UserError(f"data.limit={limit}: must be at least 1")
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:limit]
-    return Data(data.x[idx], None if data.y is None else data.y[idx], data.classes, data.kind)
+    return Data(data.x[idx], None if data.y is None else data.y[idx], data.classes, data.kind,
+                {k: v[idx] for k, v in data.extra.items()})
 
 
 def _idx_builder(name: str):

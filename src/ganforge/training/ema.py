@@ -9,15 +9,17 @@ from torch import nn
 
 
 class EMA:
-    def __init__(self, model: nn.Module, decay: float, start: int = 0):
-        self.decay, self.start = decay, start
+    def __init__(self, model: nn.Module, decay: float, rampup: float | None = 0.05):
+        self.decay, self.rampup = decay, rampup
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
     @torch.no_grad()
     def update(self, model: nn.Module, step: int) -> None:
-        """Blend `model` into the average; before `start` steps, copy it (the average would lag a
-        randomly initialised network)."""
-        decay = self.decay if step >= self.start else 0.0
+        """Blend `model` into the average. With `rampup` (StyleGAN2-ADA's ema_rampup), the average's
+        half-life is at most rampup * steps so far, so short runs are not dominated by early weights."""
+        decay = self.decay
+        if self.rampup:
+            decay = min(decay, 0.5 ** (1.0 / max(self.rampup * (step + 1), 1e-8)))
         for avg, cur in zip(self.model.parameters(), model.parameters()):
             avg.lerp_(cur.detach(), 1.0 - decay)
         for avg, cur in zip(self.model.buffers(), model.buffers()):

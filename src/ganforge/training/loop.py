@@ -124,7 +124,7 @@ class Trainer:
         self.nets = build_networks(cfg, self.data.shape, self.data.num_classes)
         self.objective = build_objective(cfg, self.nets)
         self.ema_name = self.objective.ema_network if t.ema is not None else None
-        self.ema = EMA(self.nets[self.ema_name], t.ema, t.ema_start) if self.ema_name else None
+        self.ema = EMA(self.nets[self.ema_name], t.ema, t.ema_rampup) if self.ema_name else None
         # optimiser "G" uses cfg.g_optim, "D" cfg.d_optim; each steps the networks the objective names
         self.opt_params = {k: [p for n in names for p in self.nets[n].parameters()]
                            for k, names in self.objective.optimizers().items()}
@@ -186,6 +186,8 @@ class Trainer:
         batch = {"x": self.data.x[idx]}
         if self.data.y is not None:
             batch["y"] = self.data.y[idx]
+        for key, value in self.data.extra.items():
+            batch[key] = value[idx]
         batch = self.fabric.to_device(batch)
         if self.cfg.train.channels_last and batch["x"].ndim == 4:
             batch["x"] = batch["x"].contiguous(memory_format=torch.channels_last)

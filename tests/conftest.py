@@ -1,0 +1,43 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+
+# Tests use tiny models; one thread avoids OpenMP oversubscription on a shared 2-core machine.
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300):
+    """Run `ganforge ARGS` in a fresh process; returns CompletedProcess (text)."""
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "ganforge.cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_user_error(proc, *fragments: str) -> None:
+    """Exit code 2, one line on stderr starting with 'error:', no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    for frag in fragments:
+        assert frag in lines[0], (frag, lines[0])
+
+
+TINY = ["model.z_dim=16", "model.g_width=8", "model.d_width=8", "model.hidden=32", "model.depth=2",
+        "train.batch_size=16", "train.progress=false", "train.tensorboard=false", "train.threads=1",
+        "train.log_every=1", "train.sample_every=0", "data.split=test", "data.limit=64"]
