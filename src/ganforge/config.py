@@ -31,6 +31,9 @@ class DataConfig:
     limit: int | None = None          # use only the first N examples (after a seeded shuffle)
     download: bool = False            # allowed to download when no local copy is found
     num_points: int = 100_000         # toy 2-D mixtures: training points drawn once
+    direction: str = "AtoB"           # translation data: AtoB keeps the domains as stored; BtoA swaps them
+    load_size: int | None = None      # translation: resize pairs to this, then random-crop data.resolution (pix2pix: 286 -> 256); None: no crop
+    flip: bool = False                # translation: random horizontal flips, the same for both images of a pair
 
 
 @dataclass
@@ -41,12 +44,17 @@ class ModelConfig:
     d_width: int = 64                 # DCGAN: channels of D's first layer
     hidden: int = 512                 # MLP: hidden units per layer
     depth: int = 3                    # MLP: hidden layers
-    g_norm: str = "batch"             # G normalisation: batch | none
+    g_norm: str = "batch"             # G normalisation: batch | instance | none
     d_norm: str = "batch"             # D normalisation: batch | none (ResNet D: always none, as in SNGAN)
     d_sn: bool | None = None          # spectral norm on D's layers (Miyato 2018); None: family default (resnet on)
     g_sn: bool = False                # spectral norm on G's layers too (SAGAN, Zhang et al. 2019)
     pack: int = 1                     # PacGAN (Lin et al. 2018): D judges packs of m samples; 1: off
     mbstd: int = 0                    # minibatch-stddev group size in D (Karras et al. 2018); 0: off
+    out_channels: int | None = None   # translation: channels of domain B; None: the same as domain A
+    unet_depth: int | None = None     # pix2pix U-Net down-samplings; None: halve while even, at most 8 (5 at 32 px, 8 at 256)
+    dropout: float = 0.5              # pix2pix: dropout in the U-Net's 3 up-blocks below the bottleneck, its only noise
+    d_layers: int = 3                 # PatchGAN strided conv layers (3: a 70x70 receptive field)
+    resnet_blocks: int = 9            # CycleGAN generator's residual blocks (Zhu et al. 2017: 6 at 128 px, 9 at 256)
 
 
 @dataclass
@@ -58,6 +66,10 @@ class LossConfig:
     reg_interval: int = 1             # > 1: penalties in a lazy "Dreg" phase every k steps, scaled by k (StyleGAN2)
     clip: float | None = None         # WGAN weight clipping to [-c, c] after D steps (Arjovsky 2017: 0.01); None: off
     ortho: float = 0.0                # BigGAN orthogonal regularisation beta on G (Brock 2019: 1e-4); 0: off
+    adv_weight: float = 1.0           # translation: weight of the adversarial term in G's loss; 0: no D (pure L1 baseline)
+    l1_weight: float = 100.0          # pix2pix lambda on |G(a) - b| (Isola et al. 2017)
+    cycle_weight: float = 10.0        # CycleGAN lambda on |F(G(a)) - a| + |G(F(b)) - b| (Zhu et al. 2017)
+    identity_weight: float = 0.5      # CycleGAN identity loss |G(b) - b| + |F(a) - a|, as a fraction of cycle_weight; 0: off
 
 
 @dataclass
@@ -91,6 +103,8 @@ class TrainConfig:
     tensorboard: bool = True
     num_samples: int = 64             # images in each fixed-noise grid
     threads: int | None = None        # torch.set_num_threads; None leaves PyTorch's default
+    pool_size: int = 50               # CycleGAN: D sees fakes from a pool of this many past ones (Shrivastava 2017); 0: off
+    lr_decay_start: float | None = None   # lr falls linearly to 0 after this fraction of train.steps (CycleGAN: 0.5); None: constant
 
 
 @dataclass
@@ -295,9 +309,36 @@ def validate(cfg: Config) -> None:
         if o.lr <= 0:
             raise UserError(f"{name}.lr must be positive")
     for key in ("g_norm", "d_norm"):
-        if getattr(cfg.model, key) not in ("batch", "none"):
-            raise UserError(f"model.{key}={getattr(cfg.model, key)!r}: choose batch or none")
+        if getattr(cfg.model, key) not in ("batch", "instance", "none"):
+            raise UserError(f"model.{key}={getattr(cfg.model, key)!r}: choose batch, instance or none")
     _validate_regularisers(cfg)
+    _validate_translation(cfg)
+
+
+def _validate_translation(cfg: Config) -> None:
+    """Image-to-image translation options (issue 7)."""
+    d, m, l, t = cfg.data, cfg.model, cfg.loss, cfg.train
+    if d.direction not in ("AtoB", "BtoA"):
+        raise UserError(f"data.direction={d.direction!r}: choose AtoB or BtoA")
+    if d.load_size is not None and (d.resolution is None or d.load_size < d.resolution):
+        raise UserError(f"data.load_size={d.load_size}: needs data.resolution set (the crop size) and at least that "
+                        "large, for example data.resolution=256 data.load_size=286")
+    if m.out_channels is not None and m.out_channels not in (1, 3):
+        raise UserError(f"model.out_channels={m.out_channels}: choose 1 or 3, or none for the input's channels")
+    if m.unet_depth is not None and not 1 <= m.unet_depth <= 8:
+        raise UserError(f"model.unet_depth={m.unet_depth}: choose 1 to 8 down-samplings, or none for the deepest that fits")
+    if not 0.0 <= m.dropout < 1.0:
+        raise UserError(f"model.dropout={m.dropout}: a probability in [0, 1)")
+    if not 1 <= m.d_layers <= 6 or m.resnet_blocks < 0:
+        raise UserError(f"model.d_layers={m.d_layers}, model.resnet_blocks={m.resnet_blocks}: "
+                        "d_layers must be 1 to 6 and resnet_blocks >= 0")
+    for key in ("adv_weight", "l1_weight", "cycle_weight", "identity_weight"):
+        if getattr(l, key) < 0:
+            raise UserError(f"loss.{key}={getattr(l, key)}: a loss weight must be >= 0 (0 turns the term off)")
+    if t.pool_size < 0:
+        raise UserError(f"train.pool_size={t.pool_size}: must be >= 0 (0: no pool)")
+    if t.lr_decay_start is not None and not 0.0 <= t.lr_decay_start < 1.0:
+        raise UserError(f"train.lr_decay_start={t.lr_decay_start}: a fraction of the steps in [0, 1), or none")
 
 
 def _validate_regularisers(cfg: Config) -> None:
