@@ -6,7 +6,11 @@ from torch import nn
 
 
 def norm2d(kind: str, channels: int) -> nn.Module:
-    """'batch' -> BatchNorm2d, 'none' -> identity (e.g. for WGAN-GP critics, where BN breaks the penalty)."""
+    """'batch' -> BatchNorm2d, 'instance' -> InstanceNorm2d without affine parameters or running
+    statistics (as pix2pix and CycleGAN use it; Ulyanov et al. 2016), 'none' -> identity (e.g. for
+    WGAN-GP critics, where BN breaks the penalty)."""
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels)
     return nn.BatchNorm2d(channels) if kind == "batch" else nn.Identity()
 
 
