@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from ganforge.config import ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.layers import dcgan_init, norm2d
+from ganforge.models.layers import MinibatchStdDev, Pack, dcgan_init, norm2d, spectral_norm_all
 from ganforge.models.registry import register_family
 
 
@@ -21,7 +21,8 @@ def dcgan_plan(resolution: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, channels: int, resolution: int, width: int = 64, norm: str = "batch"):
+    def __init__(self, z_dim: int, channels: int, resolution: int, width: int = 64, norm: str = "batch",
+                 sn: bool = False):
         super().__init__()
         base, n_up = dcgan_plan(resolution)
         self.z_dim = z_dim
@@ -34,26 +35,34 @@ class DCGANGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
+        if sn:
+            spectral_norm_all(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.net(z[:, :, None, None])             # [N, C, H, W]
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, channels: int, resolution: int, width: int = 64, norm: str = "batch"):
+    def __init__(self, channels: int, resolution: int, width: int = 64, norm: str = "batch",
+                 sn: bool = False, pack: int = 1, mbstd: int = 0):
         super().__init__()
         base, n_down = dcgan_plan(resolution)
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on the input layer
+        layers: list[nn.Module] = [Pack(pack)] if pack > 1 else []      # [N, C, H, W] -> [N/m, m*C, H, W]
+        layers += [nn.Conv2d(channels * pack, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on the input layer
         ch = width
         for _ in range(n_down - 1):
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), norm2d(norm, ch * 2), nn.LeakyReLU(0.2, True)]
             ch *= 2
-        layers.append(nn.Conv2d(ch, 1, base, 1, 0))      # [N, ch, base, base] -> [N, 1, 1, 1]
+        if mbstd:
+            layers.append(MinibatchStdDev(mbstd))        # [N, ch + 1, base, base]
+        layers.append(nn.Conv2d(ch + (1 if mbstd else 0), 1, base, 1, 0))   # [N, ch, base, base] -> [N, 1, 1, 1]
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
+        if sn:
+            spectral_norm_all(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.net(x).flatten()                     # [N] logits
+        return self.net(x).flatten()                     # [N] logits ([N / pack] with PacGAN packing)
 
 
 @register_family("dcgan")
@@ -62,5 +71,6 @@ def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) 
     if len(shape) != 3 or shape[1] != shape[2]:
         raise UserError(f"DCGAN needs square images [C, H, W], got data of shape {list(shape)}")
     c, res = shape[0], shape[1]
-    return {"G": DCGANGenerator(cfg.z_dim, c, res, cfg.g_width, cfg.g_norm),
-            "D": DCGANDiscriminator(c, res, cfg.d_width, cfg.d_norm)}
+    return {"G": DCGANGenerator(cfg.z_dim, c, res, cfg.g_width, cfg.g_norm, sn=cfg.g_sn),
+            "D": DCGANDiscriminator(c, res, cfg.d_width, cfg.d_norm, sn=bool(cfg.d_sn), pack=cfg.pack,
+                                    mbstd=cfg.mbstd)}

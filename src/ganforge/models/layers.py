@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 
 def norm2d(kind: str, channels: int) -> nn.Module:
@@ -24,3 +25,54 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+
+
+def spectral_norm_all(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) on every conv / linear weight of `module`, in place:
+    W / sigma(W), sigma from one power iteration per training forward. Uses PyTorch's parametrization,
+    so the state_dict holds `...parametrizations.weight.original` and the `_u` / `_v` vectors, and
+    copy.deepcopy (EMA) keeps it. Call after weight initialisation."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for m in list(module.modules()):
+        if isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d)):
+            spectral_norm(m, dim=1)        # transposed convs keep output channels in dim 1
+        elif isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+            spectral_norm(m)
+    return module
+
+
+class MinibatchStdDev(nn.Module):
+    """Minibatch standard deviation (Karras et al. 2018, ProGAN sec. 3): within groups of `group_size`
+    samples, the standard deviation of every feature, averaged to one number per group and appended as
+    an extra channel (images) or feature (vectors), so D can see a batch with too little variety.
+    A batch not divisible by the group size uses the largest group size that divides it."""
+
+    def __init__(self, group_size: int = 4):
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        n = len(x)
+        g = max(d for d in range(1, min(self.group_size, n) + 1) if n % d == 0)
+        y = x.reshape(g, n // g, *x.shape[1:])                         # [G, N/G, ...]: sample i is in group i % (N/G)
+        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()             # [N/G, ...] per feature, over each group
+        stat = std.flatten(1).mean(1)                                  # [N/G]
+        stat = stat.repeat(g)                                          # [N]: back to every sample of the group
+        extra = stat.view(n, 1, *([1] * (x.ndim - 2))).expand(n, 1, *x.shape[2:])   # [N, 1, H, W] or [N, 1]
+        return torch.cat([x, extra], 1)
+
+
+class Pack(nn.Module):
+    """PacGAN packing (Lin et al. 2018): D judges m samples at once, concatenated along channels
+    (images) or features (vectors): [N, C, ...] -> [N/m, m*C, ...]. Consecutive samples form a pack;
+    batches arrive shuffled, so packs are random groups. A D starting with Pack(m) returns N/m logits."""
+
+    def __init__(self, m: int):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x: Tensor) -> Tensor:
+        if len(x) % self.m:
+            raise ValueError(f"PacGAN: a batch of {len(x)} samples cannot be split into packs of {self.m}")
+        return x.reshape(len(x) // self.m, self.m * x.shape[1], *x.shape[2:])   # [N/m, m*C, ...]

@@ -9,11 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.config import ModelConfig
+from ganforge.models.layers import MinibatchStdDev, Pack, spectral_norm_all
 from ganforge.models.registry import register_family
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, depth: int, images: bool):
+    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, depth: int, images: bool,
+                 sn: bool = False):
         super().__init__()
         self.z_dim, self.shape = z_dim, tuple(shape)
         layers, width = [], z_dim
@@ -24,28 +26,38 @@ class MLPGenerator(nn.Module):
         if images:
             layers.append(nn.Tanh())                    # images live in [-1, 1]; points are unbounded
         self.net = nn.Sequential(*layers)
+        if sn:
+            spectral_norm_all(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.net(z).view(len(z), *self.shape)   # [N, *shape]
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, shape: tuple[int, ...], hidden: int, depth: int):
+    def __init__(self, shape: tuple[int, ...], hidden: int, depth: int, sn: bool = False, pack: int = 1,
+                 mbstd: int = 0):
         super().__init__()
-        layers, width = [], math.prod(shape)
-        for _ in range(depth):
+        layers: list[nn.Module] = [Pack(pack)] if pack > 1 else []     # [N, F] -> [N/m, m*F]
+        width = math.prod(shape) * pack
+        for i in range(depth):
+            if mbstd and i == depth - 1:                # before the last hidden layer, so D can act on it
+                layers.append(MinibatchStdDev(mbstd))  # [N, width + 1]
+                width += 1
             layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
             width = hidden
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
+        if sn:
+            spectral_norm_all(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.net(x.flatten(1)).squeeze(1)        # [N] logits
+        return self.net(x.flatten(1)).squeeze(1)        # [N] logits ([N / pack] with PacGAN packing)
 
 
 @register_family("mlp")
 def build_mlp(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """Vanilla GAN: MLP G and D (Goodfellow et al. 2014), images or 2-D points"""
     images = len(shape) == 3
-    return {"G": MLPGenerator(cfg.z_dim, shape, cfg.hidden, cfg.depth, images),
-            "D": MLPDiscriminator(shape, cfg.hidden, cfg.depth)}
+    return {"G": MLPGenerator(cfg.z_dim, shape, cfg.hidden, cfg.depth, images, sn=cfg.g_sn),
+            "D": MLPDiscriminator(shape, cfg.hidden, cfg.depth, sn=bool(cfg.d_sn), pack=cfg.pack,
+                                  mbstd=cfg.mbstd)}
