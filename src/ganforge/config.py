@@ -155,6 +155,27 @@ PRESETS.register("grid25-gan", {
     "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
     "train": {"steps": 2000, "batch_size": 256, "ema": None, "sample_every": 500},
 }, doc="Vanilla GAN on 25 Gaussians on the grid {-4,-2,0,2,4}^2 (sigma 0.05)")
+PRESETS.register("wgan-mnist", {
+    "data": {"name": "mnist"},
+    "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
+    "loss": {"name": "wasserstein", "clip": 0.01},
+    "g_optim": {"name": "rmsprop", "lr": 5e-5}, "d_optim": {"name": "rmsprop", "lr": 5e-5},
+    "train": {"steps": 10000, "d_steps": 5},
+}, doc="WGAN (Arjovsky et al. 2017): DCGAN critic, clipping c=0.01, RMSprop 5e-5, n_critic 5")
+PRESETS.register("wgan-gp-mnist", {
+    "data": {"name": "mnist"},
+    "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "d_norm": "none"},
+    "loss": {"name": "wasserstein", "gp": 10.0},
+    "g_optim": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9}, "d_optim": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9},
+    "train": {"steps": 10000, "d_steps": 5},
+}, doc="WGAN-GP (Gulrajani et al. 2017): DCGAN critic without BatchNorm, lambda 10, Adam 1e-4 (0, 0.9), n_critic 5")
+PRESETS.register("sngan-mnist", {
+    "data": {"name": "mnist", "resolution": 32},
+    "model": {"family": "resnet", "z_dim": 128, "g_width": 64, "d_width": 64},
+    "loss": {"name": "hinge"},
+    "g_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9}, "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
+    "train": {"steps": 10000, "d_steps": 5, "batch_size": 64},
+}, doc="SNGAN (Miyato et al. 2018): ResNet G/D, spectral norm, hinge loss, n_dis 5, on MNIST at 32x32")
 
 
 # --- merging and type conversion ------------------------------------------------------------------
