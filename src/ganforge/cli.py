@@ -163,9 +163,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(2 if e.exit_code != 0 else 0)
+    except click.ClickException as e:          # usage errors: unknown option or command, bad value
+        hint = f"; see '{e.ctx.command_path} --help'" if getattr(e, "ctx", None) else ""
+        click.echo(f"error: {e.format_message()}{hint}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -1,0 +1,76 @@
+"""The CLI end to end on tiny runs: train, sample (.png/.npz), info, plot, presets; the run
+directory and output files are never overwritten without being asked."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from ganforge import load
+
+from conftest import TINY, assert_user_error, run_cli
+
+
+def test_train_sample_info_plot(tmp_path):
+    run = tmp_path / "run"
+    proc = run_cli("train", "quickstart", *TINY, "train.steps=3", "train.sample_every=2", "--out", str(run))
+    assert proc.returncode == 0, proc.stderr
+    assert "sample grid:" in proc.stdout
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 3
+    records = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert all(np.isfinite(r["loss_D"]) and np.isfinite(r["loss_G"]) and r["img_per_s"] > 0 for r in records)
+    assert (run / "samples" / "step_00000002.png").exists() and (run / "samples" / "step_00000003.png").exists()
+
+    # sample from the checkpoint folder alone: no config.json beside it
+    ckpt = next((run / "checkpoints").glob("step_*"))
+    lone = tmp_path / "lone"
+    ckpt.rename(lone)
+    proc = run_cli("sample", str(lone), "--n", "16", "--seed", "0", "--out", str(tmp_path / "g.png"))
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "g.png").size[0] > 28 * 4
+    proc = run_cli("sample", str(lone), "--n", "10", "--out", str(tmp_path / "a.npz"))
+    assert proc.returncode == 0, proc.stderr
+    arr = np.load(tmp_path / "a.npz")["images"]
+    assert arr.shape == (10, 28, 28, 1) and arr.dtype == np.uint8
+    np.testing.assert_array_equal(arr[:, :, :, 0] >= 0, True)
+    # the API gives the same samples as the CLI for the same seed
+    x = load(lone).sample(10, seed=0)
+    np.testing.assert_array_equal(((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy(), arr)
+
+    proc = run_cli("info", str(lone))
+    assert proc.returncode == 0 and "step:        3 / 3" in proc.stdout
+    proc = run_cli("plot", str(run))
+    assert proc.returncode == 0, proc.stderr
+    assert (run / "losses.png").exists()
+    proc = run_cli("presets", "--data")
+    assert "quickstart" in proc.stdout and "dcgan" in proc.stdout and "grid25" in proc.stdout
+
+
+def test_nothing_is_overwritten_unless_asked(tmp_path):
+    run = tmp_path / "run"
+    assert run_cli("train", "quickstart", *TINY, "train.steps=1", "--out", str(run)).returncode == 0
+    marker = (run / "config.json").read_text()
+    assert_user_error(run_cli("train", "quickstart", *TINY, "train.steps=2", "--out", str(run)), "already exists")
+    assert (run / "config.json").read_text() == marker
+    proc = run_cli("train", "quickstart", *TINY, "train.steps=2", "--out", str(run), "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 2
+    # --overwrite never deletes a folder that is not a run
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("precious")
+    assert_user_error(run_cli("train", "quickstart", *TINY, "--out", str(mine), "--overwrite"), "not a ganforge run")
+    assert (mine / "thesis.txt").read_text() == "precious"
+    # sample outputs too
+    out = tmp_path / "grid.png"
+    out.write_bytes(b"user file")
+    assert_user_error(run_cli("sample", str(run), "--out", str(out)), "already exists")
+    assert out.read_bytes() == b"user file"
+    assert_user_error(run_cli("sample", str(run), "--out", str(tmp_path / "x.jpg")), ".png or .npz")
+
+
+def test_unknown_option_and_command_exit_2(tmp_path):
+    assert_user_error(run_cli("train", "--frobnicate"), "No such option")
+    assert_user_error(run_cli("trian"), "No such command")
+    assert_user_error(run_cli("sample", str(tmp_path), "--n", "many"), "many")
