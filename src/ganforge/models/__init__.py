@@ -7,6 +7,8 @@ from ganforge.models.registry import MODELS
 # built-in families register themselves on import (nothing else happens at import time)
 from ganforge.models import mlp as _mlp  # noqa: F401,E402
 from ganforge.models import dcgan as _dcgan  # noqa: F401,E402
+from ganforge.models import pix2pix as _pix2pix  # noqa: F401,E402
+from ganforge.models import cyclegan as _cyclegan  # noqa: F401,E402
 from ganforge.models import resnet as _resnet  # noqa: F401,E402
 
 __all__ = ["MODELS"]

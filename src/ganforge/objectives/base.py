@@ -40,6 +40,28 @@ class Objective:
     def after_step(self, phase: Phase) -> None:
         """Hook after an optimiser step of `phase` (e.g. WGAN weight clipping)."""
 
+    def lr_scale(self, step: int) -> float:
+        """Factor on every optimiser's configured lr at `step`; the loop applies it before each step.
+        1.0, or with train.lr_decay_start = s a linear fall to 0 over the last (1 - s) of the steps
+        (CycleGAN, Zhu et al. 2017: constant for 100 epochs, then to 0 over 100). A pure function of
+        the step, so resuming needs no schedule state."""
+        t = self.cfg.train
+        start = getattr(t, "lr_decay_start", None)
+        if start is None:
+            return 1.0
+        first = int(start * t.steps)                  # the last step at full lr
+        if step <= first:
+            return 1.0
+        return max(0.0, (t.steps - step) / max(1, t.steps - first))
+
+    def state_tensors(self) -> dict[str, Tensor]:
+        """Training state the objective keeps between steps (e.g. CycleGAN's pool of past fakes),
+        saved in checkpoints beside the networks so resuming continues it; {} when there is none."""
+        return {}
+
+    def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
+        """Restore what `state_tensors` returned."""
+
     def fixed_inputs(self, data, n: int, seed: int) -> dict[str, Tensor]:
         """Inputs for the preview grids, drawn once from their own generator (never the training RNG)."""
         gen = torch.Generator().manual_seed(seed + 7919)

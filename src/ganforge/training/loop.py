@@ -130,6 +130,7 @@ class Trainer:
                            for k, names in self.objective.optimizers().items()}
         self.opts = {k: make_optimizer(cfg.g_optim if k.startswith("G") else cfg.d_optim, p)
                      for k, p in self.opt_params.items()}
+        self.base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()}  # x objective.lr_scale(step)
 
         if t.channels_last:
             for net in self.nets.values():
@@ -155,6 +156,9 @@ class Trainer:
         states = {k: v.state_dict() for k, v in self.nets.items()}
         if self.ema is not None:
             states[f"{self.ema_name}_ema"] = self.ema.model.state_dict()
+        extra = self.objective.state_tensors()          # e.g. CycleGAN's pools of past fakes
+        if extra:
+            states["objective"] = extra
         return states
 
     def save(self) -> Path | None:
@@ -175,6 +179,7 @@ class Trainer:
             self.ema.model.load_state_dict(ckpt.weights[f"{self.ema_name}_ema"])
         for name, opt in self.opts.items():
             opt.load_state_dict(ckpt.optimizers[name])
+        self.objective.load_state_tensors(ckpt.weights.get("objective", {}))
         set_rng_state(ckpt.state["rng"])
         self.stream.position = int(ckpt.state["data_position"])
         self.step = ckpt.step
@@ -201,6 +206,10 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         logs: dict[str, float] = {}
+        scale = self.objective.lr_scale(self.step)      # 1.0 unless a schedule asks (e.g. CycleGAN's linear decay)
+        for name, opt in self.opts.items():
+            for group, lr in zip(opt.param_groups, self.base_lr[name]):
+                group["lr"] = lr * scale
         for phase in self.objective.phases():
             if self.step % phase.interval:
                 continue
