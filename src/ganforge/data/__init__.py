@@ -2,5 +2,6 @@
 
 from ganforge.data.datasets import DATASETS, Data, BatchStream, build_dataset
 from ganforge.data import paired as _paired  # noqa: F401,E402  (registers the translation data sets)
+from ganforge.data import stacked as _stacked  # noqa: F401,E402  (registers stacked-mnist)
 
 __all__ = ["DATASETS", "Data", "BatchStream", "build_dataset"]
