@@ -66,7 +66,17 @@ class GanModel:
         """n samples, reproducible from `seed` alone (independent of batch_size)."""
         if n < 1:
             raise UserError(f"--n must be at least 1, got {n}")
+        from ganforge.translate import directions
+        if directions(self):
+            raise UserError(f"this {self.config.model.family} model translates images and does not sample "
+                            "from noise; use 'ganforge translate' (GanModel.translate)")
         return self.generate(self.latents(n, seed), batch_size=batch_size)
+
+    def translate(self, x: Tensor, direction: str = "AtoB", batch_size: int = 64) -> Tensor:
+        """Translate images [N, C, H, W] in [-1, 1] from domain A to B ("AtoB"), or back ("BtoA",
+        CycleGAN), with a pix2pix or CycleGAN model; the result is on the CPU (see ganforge.translate)."""
+        from ganforge.translate import translate_tensor
+        return translate_tensor(self, x, direction, batch_size)
 
 
 def load(path: str | Path, device: str = "cpu") -> GanModel:

@@ -142,6 +142,31 @@ def plot(run, out):
     click.echo(f"wrote {path}")
 
 
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.argument("input", type=click.Path())
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
+              help="BtoA needs a CycleGAN model (pix2pix translates one way).")
+@click.option("--out", "out", type=click.Path(file_okay=False), default="translated", show_default=True,
+              help="Folder for <name>.png per input and comparison.png.")
+@click.option("--target", type=click.Path(), default=None,
+              help="Known targets: an image, or a folder with the inputs' file names; adds a target column.")
+@click.option("--paired", is_flag=True, help="Inputs are side-by-side A|B images (pix2pix format): "
+              "translate one half, compare with the other.")
+@click.option("--overwrite", is_flag=True, help="Replace existing files in --out.")
+def translate(run, input, direction, out, target, paired, overwrite):
+    """Translate INPUT (an image or a folder of images) with the pix2pix / CycleGAN model in RUN."""
+    from ganforge.api import load
+    from ganforge.translate import list_inputs, translate_files
+
+    list_inputs(Path(input))                   # a bad input path fails before the model loads
+    result = translate_files(load(run), Path(input), Path(out), direction,
+                             Path(target) if target else None, paired, overwrite)
+    click.echo(f"translated {result['count']} image(s) {direction} into {out}; comparison grid: {result['grid']}")
+    if "l1" in result:
+        click.echo(f"against the targets: L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB")
+
+
 def _add_optional_commands() -> None:
     """Commands that live beside their subsystem."""
     try:

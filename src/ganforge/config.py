@@ -155,6 +155,41 @@ PRESETS.register("grid25-gan", {
     "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
     "train": {"steps": 2000, "batch_size": 256, "ema": None, "sample_every": 500},
 }, doc="Vanilla GAN on 25 Gaussians on the grid {-4,-2,0,2,4}^2 (sigma 0.05)")
+
+# --- image-to-image translation (issue 7); the *-edges presets are what benchmarks/translation.py trains
+_PIX2PIX_EDGES = {
+    "data": {"name": "edges2digits"},
+    "model": {"family": "pix2pix", "g_width": 32, "d_width": 32, "g_norm": "batch", "d_norm": "batch"},
+    "loss": {"name": "nonsaturating", "adv_weight": 1.0, "l1_weight": 100.0},
+    "train": {"steps": 600, "batch_size": 32, "ema": None, "log_every": 25, "sample_every": 200, "ckpt_every": 200},
+}
+PRESETS.register("pix2pix-edges", _PIX2PIX_EDGES,
+                 doc="pix2pix (Isola et al. 2017) on MNIST edges -> digits, 32x32; about 5 CPU-minutes")
+PRESETS.register("pix2pix-edges-l1", {**_PIX2PIX_EDGES, "loss": {"adv_weight": 0.0, "l1_weight": 100.0}},
+                 doc="The pix2pix U-Net trained with L1 alone (no discriminator): the baseline for pix2pix-edges")
+PRESETS.register("cyclegan-edges", {
+    "data": {"name": "edges2digits-unpaired"},
+    "model": {"family": "cyclegan", "g_width": 16, "d_width": 16, "resnet_blocks": 6,
+              "g_norm": "instance", "d_norm": "instance"},
+    # LOSSES["lsgan"] halves the squares (Mao et al.); 2.0 gives Zhu et al.'s E[(D(G(a)) - 1)^2] beside lambda=10
+    "loss": {"name": "lsgan", "adv_weight": 2.0, "cycle_weight": 10.0, "identity_weight": 0.5},
+    "train": {"steps": 400, "batch_size": 16, "ema": None, "pool_size": 50, "lr_decay_start": 0.5,
+              "log_every": 25, "sample_every": 100, "ckpt_every": 100},
+}, doc="CycleGAN (Zhu et al. 2017) on unpaired MNIST edges / digits (disjoint halves), 32x32; about 5 CPU-minutes")
+PRESETS.register("pix2pix-folder", {
+    "data": {"name": "paired-folder", "resolution": 256, "load_size": 286, "flip": True},
+    "model": {"family": "pix2pix", "g_width": 64, "d_width": 64, "g_norm": "batch", "d_norm": "batch"},
+    "loss": {"name": "nonsaturating", "l1_weight": 100.0},
+    "train": {"steps": 80000, "batch_size": 1, "ema": None, "sample_every": 2000, "ckpt_every": 2000},
+}, doc="pix2pix at 256x256 on side-by-side A|B images (data.root=...): the paper's settings (batch 1, jitter 286->256)")
+PRESETS.register("cyclegan-folder", {
+    "data": {"name": "unpaired-folder", "resolution": 256, "load_size": 286, "flip": True},
+    "model": {"family": "cyclegan", "g_width": 64, "d_width": 64, "resnet_blocks": 9,
+              "g_norm": "instance", "d_norm": "instance"},
+    "loss": {"name": "lsgan", "adv_weight": 2.0, "cycle_weight": 10.0, "identity_weight": 0.5},
+    "train": {"steps": 200000, "batch_size": 1, "ema": None, "pool_size": 50, "lr_decay_start": 0.5,
+              "sample_every": 2000, "ckpt_every": 2000},
+}, doc="CycleGAN at 256x256 on ROOT/trainA + ROOT/trainB (data.root=...): the paper's settings, lr decay over the second half")
 PRESETS.register("wgan-mnist", {
     "data": {"name": "mnist"},
     "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
