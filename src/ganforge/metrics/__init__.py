@@ -11,9 +11,9 @@ from ganforge.metrics.extractors import (EXTRACTORS, FeatureExtractor, Features,
                                          get_extractor)
 from ganforge.metrics.fid import (RunningGaussian, class_stats, fid_from_features, frechet_distance,
                                   gaussian_stats, intra_class_fid, intra_class_fid_from_stats)
-from ganforge.metrics.inception_score import class_kl, inception_score, mode_count
-from ganforge.metrics.kid import kid, mmd2_unbiased, polynomial_kernel
-from ganforge.metrics.prdc import density_coverage, prdc, precision_recall
+from ganforge.metrics.classifier import class_kl, inception_score, mode_count
+from ganforge.metrics.mmd import kid, mmd2_unbiased, polynomial_kernel
+from ganforge.metrics.manifold import density_coverage, prdc, precision_recall
 from ganforge.metrics.sources import open_images
 
 __all__ = [

@@ -27,9 +27,9 @@ import torch
 from ganforge.errors import UserError
 from ganforge.metrics.extractors import FeatureExtractor, cache_dir, get_extractor
 from ganforge.metrics.fid import RunningGaussian, frechet_distance, intra_class_fid_from_stats
-from ganforge.metrics.inception_score import InceptionScoreAccumulator, class_kl
-from ganforge.metrics.kid import kid
-from ganforge.metrics.prdc import prdc
+from ganforge.metrics.classifier import InceptionScoreAccumulator, class_kl
+from ganforge.metrics.mmd import kid
+from ganforge.metrics.manifold import prdc
 from ganforge.metrics.sources import ImageSource, SamplerSource, is_run_dir, open_images
 from ganforge.registry import Registry
 

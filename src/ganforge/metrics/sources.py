@@ -60,7 +60,7 @@ def _layout(shape: tuple[int, ...], name: str) -> str:
 def _to_tensor(batch: np.ndarray, layout: str, name: str) -> Tensor:
     """A batch in `layout` -> float [B, C, H, W] in [-1, 1] (uint8 is mapped from [0, 255];
     floats are passed on as they are and range-checked by the extractor)."""
-    x = torch.from_numpy(np.ascontiguousarray(batch))
+    x = torch.from_numpy(np.array(batch))                # a writable copy of this batch only
     if layout == "NHW":
         x = x.unsqueeze(1)
     elif layout == "NHWC":
