@@ -11,6 +11,7 @@ from ganforge.config import load_config
 from ganforge.data import build_dataset
 from ganforge.data.paired import PairedJitter, load_paired_folder, sobel_edges
 from ganforge.errors import UserError
+from ganforge.models import MODELS
 from ganforge.models.pix2pix import PatchDiscriminator, UNetGenerator, receptive_field
 from ganforge.objectives.translation import ImagePool, cycle_loss
 from ganforge.training.loop import Trainer, train
@@ -38,7 +39,7 @@ def test_unet_rejects_a_size_not_divisible_by_two_to_the_depth():
     UNetGenerator(1, 1, 48, depth=4)                             # 48 = 3 * 16 fits 4 levels
     cfg = load_config(None, ["model.family=pix2pix", "model.unet_depth=4", "data.resolution=40", *TINY])
     with pytest.raises(UserError, match="multiple of 16"):
-        Trainer(cfg, "/nonexistent-never-created", data=_pairs(40))
+        MODELS.get("pix2pix").build(cfg.model, (1, 40, 40))
 
 
 def test_patchgan_receptive_field_is_70_by_default():
@@ -212,7 +213,8 @@ def test_translation_family_needs_two_domains(tmp_path):
         Trainer(cfg, tmp_path / "run")
 
 
-def test_translate_cli(tmp_path):
+def test_translate_cli(tmp_path, capsys):
+    from ganforge.cli import main
     run = tmp_path / "run"
     train(load_config("pix2pix-edges", ["train.steps=1", *TINY]), run)
     data = build_dataset(load_config("pix2pix-edges", TINY).data)
@@ -227,6 +229,11 @@ def test_translate_cli(tmp_path):
     assert Image.open(tmp_path / "out" / "comparison.png").size[1] > 3 * 32     # three rows
     assert_user_error(run_cli("translate", str(run), str(tmp_path / "missing"), "--out", str(tmp_path / "o2")),
                       "does not exist")
-    assert_user_error(run_cli("translate", str(tmp_path / "norun"), str(tmp_path / "in")), "does not exist")
-    assert_user_error(run_cli("translate", str(run), str(tmp_path / "in"), "--out", str(tmp_path / "out")),
-                      "already exists")
+    # the other errors in-process (a fresh interpreter per case is slow on a shared CPU)
+    for args, fragment in [((str(tmp_path / "norun"), str(tmp_path / "in")), "does not exist"),
+                           ((str(run), str(tmp_path / "in"), "--out", str(tmp_path / "out")), "already exists"),
+                           ((str(run), str(tmp_path / "in"), "--direction", "BtoA"), "AtoB only")]:
+        with pytest.raises(SystemExit) as exit_:
+            main(["translate", *args])
+        assert exit_.value.code == 2
+        assert fragment in capsys.readouterr().err
