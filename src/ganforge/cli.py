@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except click.ClickException as e:          # usage errors: unknown option or command, bad value
         hint = f"; see '{e.ctx.command_path} --help'" if getattr(e, "ctx", None) else ""
-        click.echo(f"error: {e.format_message()}{hint}", err=True)
+        click.echo(f"error: {e.format_message().rstrip('.')}{hint}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
