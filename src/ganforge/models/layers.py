@@ -76,3 +76,31 @@ class Pack(nn.Module):
         if len(x) % self.m:
             raise ValueError(f"PacGAN: a batch of {len(x)} samples cannot be split into packs of {self.m}")
         return x.reshape(len(x) // self.m, self.m * x.shape[1], *x.shape[2:])   # [N/m, m*C, ...]
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Conditional BatchNorm (de Vries et al. 2017; Dumoulin et al. 2017; used by Miyato & Koyama 2018
+    and BigGAN): batch statistics as in BatchNorm2d without affine parameters, then a per-sample gain
+    and bias predicted from the condition: out = (1 + gamma(c)) * BN(x) + beta(c).
+
+    `num_classes` > 0: c is int64 labels [N] and gamma, beta are class embeddings (SNGAN-projection's
+    "categorical conditional BN"). Else c is a float vector [N, cond_dim] and gamma, beta are linear
+    maps of it (BigGAN: c = [shared class embedding, this block's chunk of z]). Both start at
+    gamma = 0, beta = 0, i.e. plain BatchNorm with unit scale."""
+
+    def __init__(self, channels: int, num_classes: int = 0, cond_dim: int = 0):
+        super().__init__()
+        if (num_classes > 0) == (cond_dim > 0):
+            raise ValueError("ConditionalBatchNorm2d: give exactly one of num_classes or cond_dim")
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        if num_classes > 0:
+            self.gain, self.bias = nn.Embedding(num_classes, channels), nn.Embedding(num_classes, channels)
+        else:
+            self.gain, self.bias = nn.Linear(cond_dim, channels, bias=False), nn.Linear(cond_dim, channels, bias=False)
+        nn.init.zeros_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: Tensor, c: Tensor) -> Tensor:
+        gamma = 1 + self.gain(c)                                      # [N, C]
+        beta = self.bias(c)                                           # [N, C]
+        return gamma[:, :, None, None] * self.bn(x) + beta[:, :, None, None]   # [N, C, H, W]
