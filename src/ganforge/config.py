@@ -55,6 +55,10 @@ class ModelConfig:
     dropout: float = 0.5              # pix2pix: dropout in the U-Net's 3 up-blocks below the bottleneck, its only noise
     d_layers: int = 3                 # PatchGAN strided conv layers (3: a 70x70 receptive field)
     resnet_blocks: int = 9            # CycleGAN generator's residual blocks (Zhu et al. 2017: 6 at 128 px, 9 at 256)
+    cond_g: str = "cbn"               # conditional families: G takes y through cbn (conditional BatchNorm) | concat (embedding joined to z)
+    cond_d: str = "projection"        # conditional families: D takes y through projection (Miyato & Koyama 2018) | concat (embedding maps joined to the image) | acgan (auxiliary classifier, Odena et al. 2017)
+    embed_dim: int = 32               # label embedding size for concat conditioning; BigGAN: the shared class embedding (Brock 2019: 128)
+    attention: int | None = None      # BigGAN: feature resolution of the self-attention block in G and D; None: half the image size; 0: none
 
 
 @dataclass
@@ -70,6 +74,7 @@ class LossConfig:
     l1_weight: float = 100.0          # pix2pix lambda on |G(a) - b| (Isola et al. 2017)
     cycle_weight: float = 10.0        # CycleGAN lambda on |F(G(a)) - a| + |G(F(b)) - b| (Zhu et al. 2017)
     identity_weight: float = 0.5      # CycleGAN identity loss |G(b) - b| + |F(a) - a|, as a fraction of cycle_weight; 0: off
+    aux_weight: float = 1.0           # AC-GAN (model.cond_d=acgan): weight of the class cross-entropy in D's and G's losses
 
 
 @dataclass
@@ -105,6 +110,12 @@ class TrainConfig:
     threads: int | None = None        # torch.set_num_threads; None leaves PyTorch's default
     pool_size: int = 50               # CycleGAN: D sees fakes from a pool of this many past ones (Shrivastava 2017); 0: off
     lr_decay_start: float | None = None   # lr falls linearly to 0 after this fraction of train.steps (CycleGAN: 0.5); None: constant
+    augment: str = "none"             # augment real and fake images before D: none | diffaugment (Zhao et al. 2020) | ada (Karras et al. 2020)
+    augment_policy: str = "color,translation,cutout"   # comma-separated transforms from ganforge.augment.AUGMENTS
+    augment_p: float | None = None    # probability each transform is applied to a sample; None: 1 for diffaugment, 0 (the start) for ada
+    ada_target: float = 0.6           # ADA: target of r_t = E[sign(D(real))] (Karras et al. 2020: 0.6)
+    ada_interval: int = 4             # ADA: D steps between two adjustments of p
+    ada_kimg: float = 100.0           # ADA: thousands of real images shown for p to move by 1 (Karras et al. 2020: 500; less suits short runs)
 
 
 @dataclass
@@ -211,6 +222,41 @@ PRESETS.register("sngan-mnist", {
     "g_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9}, "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
     "train": {"steps": 10000, "d_steps": 5, "batch_size": 64},
 }, doc="SNGAN (Miyato et al. 2018): ResNet G/D, spectral norm, hinge loss, n_dis 5, on MNIST at 32x32")
+
+
+# --- class-conditional generation, BigGAN, augmentation for small data (issue 5) -------------------
+PRESETS.register("cgan-mnist", {
+    "data": {"name": "mnist"},
+    "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "cond_g": "concat",
+              "cond_d": "concat", "embed_dim": 32},
+    "train": {"steps": 10000},
+}, doc="Conditional GAN (Mirza & Osindero 2014) on DCGAN networks: label embedding joined to z and to D's input")
+PRESETS.register("acgan-mnist", {
+    "data": {"name": "mnist"},
+    "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "cond_g": "concat",
+              "cond_d": "acgan", "embed_dim": 32},
+    "loss": {"aux_weight": 1.0},
+    "train": {"steps": 10000},
+}, doc="AC-GAN (Odena et al. 2017) on DCGAN networks: D also classifies real and fake images")
+PRESETS.register("sngan-proj-mnist", {
+    "data": {"name": "mnist", "resolution": 32},
+    "model": {"family": "cresnet", "z_dim": 128, "g_width": 64, "d_width": 64, "cond_g": "cbn", "cond_d": "projection"},
+    "loss": {"name": "hinge"},
+    "g_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9}, "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
+    "train": {"steps": 10000, "d_steps": 5},
+}, doc="cGAN with a projection discriminator (Miyato & Koyama 2018): SNGAN ResNet, conditional BN in G, hinge")
+PRESETS.register("biggan-mnist", {
+    "data": {"name": "mnist", "resolution": 32},
+    "model": {"family": "biggan", "z_dim": 120, "g_width": 32, "d_width": 32, "embed_dim": 128, "g_sn": True},
+    "loss": {"name": "hinge", "ortho": 1e-4},
+    "g_optim": {"lr": 5e-5, "beta1": 0.0, "beta2": 0.999}, "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.999},
+    "train": {"steps": 10000, "d_steps": 4, "ema": 0.9999},
+}, doc="BigGAN (Brock et al. 2019) at 32x32: shared embedding, hierarchical z, attention, SN in G and D, ortho reg")
+PRESETS.register("cdcgan-fashion-ada", {
+    "data": {"name": "fashion-mnist", "limit": 6000},
+    "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
+    "train": {"steps": 10000, "augment": "ada"},
+}, doc="Conditional DCGAN on 10% of Fashion-MNIST with adaptive augmentation (ADA, Karras et al. 2020)")
 
 
 # --- merging and type conversion ------------------------------------------------------------------
@@ -369,6 +415,7 @@ def validate(cfg: Config) -> None:
             raise UserError(f"model.{key}={getattr(cfg.model, key)!r}: choose batch, instance or none")
     _validate_regularisers(cfg)
     _validate_translation(cfg)
+    _validate_conditional(cfg)
 
 
 def _validate_translation(cfg: Config) -> None:
@@ -411,6 +458,28 @@ def _validate_regularisers(cfg: Config) -> None:
         raise UserError(f"loss.reg_interval={l.reg_interval}: must be >= 1 (1: penalties in every D step)")
     if l.clip is not None and l.clip <= 0:
         raise UserError(f"loss.clip={l.clip}: a positive bound such as 0.01, or none to disable clipping")
+
+
+def _validate_conditional(cfg: Config) -> None:
+    """Conditioning, BigGAN and augmentation options (issue 5)."""
+    m, t = cfg.model, cfg.train
+    if m.cond_g not in ("cbn", "concat"):
+        raise UserError(f"model.cond_g={m.cond_g!r}: choose cbn (conditional BatchNorm) or concat")
+    if m.cond_d not in ("projection", "concat", "acgan"):
+        raise UserError(f"model.cond_d={m.cond_d!r}: choose projection, concat or acgan")
+    if m.embed_dim < 1:
+        raise UserError(f"model.embed_dim={m.embed_dim}: must be >= 1, for example 32")
+    if m.attention is not None and m.attention < 0:
+        raise UserError(f"model.attention={m.attention}: a feature resolution such as 16, 0 for none, or none for the default")
+    if cfg.loss.aux_weight < 0:
+        raise UserError(f"loss.aux_weight={cfg.loss.aux_weight}: a loss weight must be >= 0")
+    if t.augment not in ("none", "diffaugment", "ada"):
+        raise UserError(f"train.augment={t.augment!r}: choose none, diffaugment or ada")
+    if t.augment_p is not None and not 0.0 <= t.augment_p <= 1.0:
+        raise UserError(f"train.augment_p={t.augment_p}: a probability in [0, 1], or none for the default")
+    if not 0.0 < t.ada_target < 1.0 or t.ada_interval < 1 or t.ada_kimg <= 0:
+        raise UserError(f"train.ada_target={t.ada_target}, ada_interval={t.ada_interval}, ada_kimg={t.ada_kimg}: "
+                        "the target must be in (0, 1), the interval >= 1 and ada_kimg > 0")
 
 
 def save_config(cfg: Config, path: Path) -> None:
