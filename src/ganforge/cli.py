@@ -51,6 +51,8 @@ def train(source, overrides, out, resume, overwrite, dry_run):
     from ganforge.training.loop import train as run_training
 
     result = run_training(cfg, out, resume=resume, overwrite=overwrite)
+    if not result["is_main"]:                  # other ranks of a distributed run stay quiet
+        return
     click.echo(f"run directory: {result['run_dir']}")
     if result["grid"]:
         click.echo(f"sample grid: {result['grid']}")

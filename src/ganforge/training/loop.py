@@ -282,7 +282,7 @@ class Trainer:
                 bar.close()
             logger.close()
         return {"step": self.step, "run_dir": str(self.run_dir), "grid": str(last_grid) if last_grid else None,
-                "elapsed_s": self.elapsed}
+                "elapsed_s": self.elapsed, "is_main": self.is_main}
 
 
 def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> dict:
