@@ -10,5 +10,7 @@ from ganforge.models import dcgan as _dcgan  # noqa: F401,E402
 from ganforge.models import pix2pix as _pix2pix  # noqa: F401,E402
 from ganforge.models import cyclegan as _cyclegan  # noqa: F401,E402
 from ganforge.models import resnet as _resnet  # noqa: F401,E402
+from ganforge.models import conditional as _conditional  # noqa: F401,E402
+from ganforge.models import biggan as _biggan  # noqa: F401,E402
 
 __all__ = ["MODELS"]
