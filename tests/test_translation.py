@@ -146,15 +146,6 @@ def test_paired_and_unpaired_folders(tmp_path):
 
 
 # --- training, checkpoints, translate -------------------------------------------------------------------
-def _pairs(size=32, n=32):
-    from ganforge.data import Data
-
-    x = torch.rand(n, 1, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    data = Data(x)
-    data.extra["x_b"] = -x
-    return data
-
-
 @pytest.mark.parametrize("preset", ["pix2pix-edges", "cyclegan-edges"])
 def test_train_save_load_translate(preset, tmp_path):
     run = tmp_path / "run"

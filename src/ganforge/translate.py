@@ -72,11 +72,10 @@ def translate_tensor(model, x: Tensor, direction: str = "AtoB", batch_size: int 
 
 def comparison_tiles(inputs: Tensor, outputs: Tensor, targets: Tensor | None = None) -> Tensor:
     """[k N, C, H, W]: per example `input | output | target` (k = 2 without targets); grey images
-    become RGB when any column is colour."""
-    columns = [inputs, outputs] + ([targets] if targets is not None else [])
-    c = max(t.shape[1] for t in columns)
-    columns = [t.expand(-1, c, -1, -1) if t.shape[1] != c else t for t in columns]
-    return torch.stack(columns, 1).flatten(0, 1)                  # [N, k, C, H, W] -> [N k, C, H, W]
+    become RGB when any column is colour. The training previews use the same layout."""
+    from ganforge.objectives.translation import tiles
+
+    return tiles([inputs, outputs] + ([targets] if targets is not None else []))
 
 
 def save_comparison(path: Path, inputs: Tensor, outputs: Tensor, targets: Tensor | None = None,
