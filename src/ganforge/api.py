@@ -50,8 +50,18 @@ class GanModel:
     def z_dim(self) -> int:
         return self.config.model.z_dim
 
-    def latents(self, n: int, seed: int = 0) -> Tensor:
+    def latents(self, n: int, seed: int = 0, truncation: float | None = None) -> Tensor:
+        """z [n, z_dim] from `seed`; with `truncation` psi every |z_i| <= psi (ganforge.synth.truncated_normal)."""
+        if truncation is not None:
+            from ganforge.synth import latents
+            return latents(self, n, seed, truncation).to(self.device)
         return torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
+
+    @property
+    def conditional(self) -> bool:
+        """G takes class labels y (the cdcgan, cresnet and biggan families)."""
+        from ganforge.synth import is_conditional
+        return is_conditional(self)
 
     @torch.no_grad()
     def generate(self, z: Tensor, y: Tensor | None = None, batch_size: int = 256) -> Tensor:
@@ -62,15 +72,20 @@ class GanModel:
             out.append(self.generator(z[i:i + batch_size].to(self.device), yb).float().cpu())
         return torch.cat(out) if out else torch.empty(0, *self.data_shape)
 
-    def sample(self, n: int, seed: int = 0, batch_size: int = 256) -> Tensor:
-        """n samples, reproducible from `seed` alone (independent of batch_size)."""
+    def sample(self, n: int, seed: int = 0, batch_size: int = 256, *, y=None,
+               truncation: float | None = None) -> Tensor:
+        """n samples, reproducible from `seed` alone (independent of batch_size). Conditional models:
+        y = a class index or name for all samples, n labels, or None for classes 0..K-1 in turn; an
+        unconditional model takes no y. truncation psi: the truncation trick (|z_i| <= psi)."""
         if n < 1:
             raise UserError(f"--n must be at least 1, got {n}")
         from ganforge.translate import directions
         if directions(self):
             raise UserError(f"this {self.config.model.family} model translates images and does not sample "
                             "from noise; use 'ganforge translate' (GanModel.translate)")
-        return self.generate(self.latents(n, seed), batch_size=batch_size)
+        from ganforge.synth import labels_for
+        labels = labels_for(self, n, y)                  # None for unconditional models
+        return self.generate(self.latents(n, seed, truncation), labels, batch_size=batch_size)
 
     def translate(self, x: Tensor, direction: str = "AtoB", batch_size: int = 64) -> Tensor:
         """Translate images [N, C, H, W] in [-1, 1] from domain A to B ("AtoB"), or back ("BtoA",

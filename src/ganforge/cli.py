@@ -60,13 +60,17 @@ def train(source, overrides, out, resume, overwrite, dry_run):
 
 @cli.command()
 @click.argument("run", type=click.Path())
-@click.option("--n", "n", type=int, default=64, show_default=True, help="Number of samples.")
+@click.option("--n", "n", type=int, default=None, help="Number of samples (default 64); with --per-class, per class (default 10).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
               help="A .png grid (or scatter plot for 2-D points) or an .npz of arrays.")
 @click.option("--nrow", type=int, default=None, help="Images per grid row.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def sample(run, n, seed, out, nrow, overwrite):
+@click.option("--class", "klass", default=None, help="Conditional models: only this class (an index or a class name).")
+@click.option("--truncation", type=float, default=None,
+              help="Truncation trick: re-sample every latent |z_i| above this (e.g. 0.5); less variety, more fidelity.")
+@click.option("--per-class", is_flag=True, help="Conditional models: a grid with one row per class, the same z per column.")
+def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     """Draw samples from a run or checkpoint directory (the config file is not needed)."""
     from ganforge.api import load, to_uint8
     from ganforge.training.logging import save_samples
@@ -76,8 +80,19 @@ def sample(run, n, seed, out, nrow, overwrite):
         raise UserError(f"--out {out}: give a .png or .npz file name")
     if out_path.exists() and not overwrite:
         raise UserError(f"{out} already exists; pass --overwrite or choose another --out")
+    if per_class and klass is not None:
+        raise UserError("--per-class draws every class; drop --class, or drop --per-class for one class")
     model = load(run)
-    x = model.sample(n, seed=seed)
+    from ganforge.synth import class_grid, grid_labels, labels_for
+
+    if per_class:
+        n = 10 if n is None else n
+        x = class_grid(model, n, seed, truncation)
+        labels, nrow = grid_labels(model, n), nrow or n
+    else:
+        n = 64 if n is None else n
+        x = model.sample(n, seed=seed, y=klass, truncation=truncation)
+        labels = labels_for(model, n, klass)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=out_path.suffix)
     os.close(fd)
@@ -86,13 +101,70 @@ def sample(run, n, seed, out, nrow, overwrite):
             import numpy as np
 
             arrays = {"images": to_uint8(x)} if x.ndim == 4 else {"points": x.numpy()}
+            if labels is not None:
+                arrays["labels"] = labels.numpy()
             np.savez_compressed(tmp, **arrays)
         else:
             save_samples(x, Path(tmp), nrow=nrow)
         os.replace(tmp, out_path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    click.echo(f"wrote {n} samples to {out_path}")
+    click.echo(f"wrote {len(x)} samples to {out_path}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--rows", type=int, default=4, show_default=True, help="Interpolation strips (pairs of end points).")
+@click.option("--steps", type=int, default=8, show_default=True, help="Images per strip, end points included.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--class", "klass", default=None, help="Conditional models: the class of every strip (default: row r is class r).")
+@click.option("--truncation", type=float, default=None, help="Truncation trick for the end points (e.g. 0.5).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="interpolation.png", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def interpolate(run, rows, steps, seed, klass, truncation, out, overwrite):
+    """Latent interpolation strips: each row walks a great circle (slerp) between two random z."""
+    from ganforge.api import load
+    from ganforge.synth import interpolation
+    from ganforge.training.logging import save_samples
+
+    out_path = Path(out)
+    if out_path.suffix.lower() != ".png":
+        raise UserError(f"--out {out}: give a .png file name")
+    if out_path.exists() and not overwrite:
+        raise UserError(f"{out} already exists; pass --overwrite or choose another --out")
+    model = load(run)
+    if model.kind != "image":
+        raise UserError("interpolation strips are drawn for image models only")
+    x = interpolation(model, rows, steps, seed, truncation, klass)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=".png")
+    os.close(fd)
+    try:
+        save_samples(x, Path(tmp), nrow=steps)
+        os.replace(tmp, out_path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    click.echo(f"wrote {rows} strips of {steps} images to {out_path}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--per-class", "per_class", type=int, required=True, help="Images to generate for every class.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
+              help="An .npz: images uint8 [N, H, W, C], labels int64 [N], classes.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--truncation", type=float, default=None, help="Truncation trick (e.g. 1.0): fewer odd samples, less variety.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def synth(run, per_class, out, seed, truncation, overwrite):
+    """Write a labelled synthetic data set from a class-conditional model."""
+    from ganforge.api import load
+    from ganforge.synth import write_synthetic
+
+    out_path = Path(out)
+    if out_path.exists() and not overwrite:              # before loading the model: nothing is lost either way
+        raise UserError(f"{out} already exists; pass --overwrite or choose another --out")
+    result = write_synthetic(load(run), out_path, per_class, seed, truncation, overwrite)
+    click.echo(f"wrote {result['count']} images ({per_class} per class, {result['classes']} classes) to {result['path']}")
 
 
 @cli.command()
