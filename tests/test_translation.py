@@ -228,3 +228,17 @@ def test_translate_cli(tmp_path, capsys):
             main(["translate", *args])
         assert exit_.value.code == 2
         assert fragment in capsys.readouterr().err
+
+
+def test_jitter_in_training_is_a_function_of_the_step(tmp_path):
+    cfg = load_config("pix2pix-edges", ["train.steps=1", "data.resolution=32", "data.load_size=36",
+                                        "data.flip=true", *TINY])
+    trainer = Trainer(cfg, tmp_path / "run")
+    batch = trainer.next_batch()
+    a1, b1 = trainer.objective._pair(batch, 5, paired=True)
+    a2, b2 = trainer.objective._pair(batch, 5, paired=True)
+    torch.testing.assert_close(a1, a2)                             # same step, same crops: resume-safe
+    assert not torch.equal(a1, batch["x"])
+    assert not torch.equal(a1, trainer.objective._pair(batch, 6, paired=True)[0])
+    logs = trainer.train_step()
+    assert np.isfinite(logs["loss_G"]) and np.isfinite(logs["loss_D"])
