@@ -64,12 +64,13 @@ class GanModel:
         return is_conditional(self)
 
     @torch.no_grad()
-    def generate(self, z: Tensor, y: Tensor | None = None, batch_size: int = 256) -> Tensor:
-        """G(z) in batches; images [N, C, H, W] in [-1, 1] or points [N, D]."""
+    def generate(self, z: Tensor, y: Tensor | None = None, batch_size: int = 256, *, psi: float | None = None) -> Tensor:
+        """G(z) in batches; images [N, C, H, W] in [-1, 1] or points [N, D]. psi: StyleGAN's truncation in W."""
         out = []
+        kw = {} if psi is None else {"psi": psi}
         for i in range(0, len(z), batch_size):
             yb = None if y is None else y[i:i + batch_size].to(self.device)
-            out.append(self.generator(z[i:i + batch_size].to(self.device), yb).float().cpu())
+            out.append(self.generator(z[i:i + batch_size].to(self.device), yb, **kw).float().cpu())
         return torch.cat(out) if out else torch.empty(0, *self.data_shape)
 
     def sample(self, n: int, seed: int = 0, batch_size: int = 256, *, y=None,
@@ -85,6 +86,9 @@ class GanModel:
                             "from noise; use 'ganforge translate' (GanModel.translate)")
         from ganforge.synth import labels_for
         labels = labels_for(self, n, y)                  # None for unconditional models
+        if truncation is not None and self.config.model.family == "stylegan":   # psi in W: w_avg + psi (w - w_avg)
+            from ganforge.stylegan_tools import check_psi
+            return self.generate(self.latents(n, seed), labels, batch_size=batch_size, psi=check_psi(truncation))
         return self.generate(self.latents(n, seed, truncation), labels, batch_size=batch_size)
 
     def translate(self, x: Tensor, direction: str = "AtoB", batch_size: int = 64) -> Tensor:

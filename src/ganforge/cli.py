@@ -68,7 +68,8 @@ def train(source, overrides, out, resume, overwrite, dry_run):
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 @click.option("--class", "klass", default=None, help="Conditional models: only this class (an index or a class name).")
 @click.option("--truncation", type=float, default=None,
-              help="Truncation trick: re-sample every latent |z_i| above this (e.g. 0.5); less variety, more fidelity.")
+              help="Truncation trick: re-sample every latent |z_i| above this (e.g. 0.5); StyleGAN: psi in W, "
+              "w_avg + psi (w - w_avg), 0 to 1 (e.g. 0.7). Less variety, more fidelity.")
 @click.option("--per-class", is_flag=True, help="Conditional models: a grid with one row per class, the same z per column.")
 def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     """Draw samples from a run or checkpoint directory (the config file is not needed)."""
@@ -239,6 +240,34 @@ def translate(run, input, direction, out, target, paired, overwrite):
     click.echo(f"translated {result['count']} image(s) {direction} into {out}; comparison grid: {result['grid']}")
     if "l1" in result:
         click.echo(f"against the targets: L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.argument("image", type=click.Path())
+@click.option("--out", "out", type=click.Path(file_okay=False), default="projection", show_default=True,
+              help="Folder for projected_w.npz, reconstruction.png and comparison.png.")
+@click.option("--steps", type=int, default=300, show_default=True, help="Optimisation steps.")
+@click.option("--lr", type=float, default=0.1, show_default=True, help="Adam's peak learning rate.")
+@click.option("--wplus", is_flag=True, help="Optimise one w per layer (W+) instead of a single w.")
+@click.option("--feature-weight", type=float, default=1.0, show_default=True,
+              help="Weight of the LeNet feature distance beside the pixel MSE; 0: pixels only.")
+@click.option("--label", type=int, default=None, help="Class-conditional StyleGAN: the image's class.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace existing files in --out.")
+def project(run, image, out, steps, lr, wplus, feature_weight, label, seed, overwrite):
+    """Project IMAGE into the W space of the StyleGAN in RUN (GAN inversion); writes w and the reconstruction."""
+    from ganforge.api import load
+    from ganforge.stylegan_tools import project_image, style_generator
+
+    if not Path(image).is_file():                # a bad path fails before the model loads
+        raise UserError(f"{image}: no such image file")
+    model = load(run)
+    style_generator(model)
+    result = project_image(model, image, out, overwrite=overwrite, steps=steps, lr=lr, wplus=wplus,
+                           feature_weight=feature_weight, label=label, seed=seed)
+    click.echo(f"projected {image}: PSNR {result['psnr']:.2f} dB; wrote {result['w']}, {result['reconstruction']}, "
+               f"{result['comparison']}")
 
 
 def _add_optional_commands() -> None:

@@ -59,6 +59,11 @@ class ModelConfig:
     cond_d: str = "projection"        # conditional families: D takes y through projection (Miyato & Koyama 2018) | concat (embedding maps joined to the image) | acgan (auxiliary classifier, Odena et al. 2017)
     embed_dim: int = 32               # label embedding size for concat conditioning; BigGAN: the shared class embedding (Brock 2019: 128)
     attention: int | None = None      # BigGAN: feature resolution of the self-attention block in G and D; None: half the image size; 0: none
+    w_dim: int = 128                  # StyleGAN: size of the intermediate latent w (Karras et al. 2020: 512)
+    mapping_layers: int = 8           # StyleGAN: depth of the mapping MLP z -> w (Karras et al. 2019: 8)
+    mapping_lr_mul: float = 0.01      # StyleGAN: learning-rate multiplier of the mapping network (Karras et al. 2019: 0.01)
+    style_max_channels: int = 128     # StyleGAN: cap on channels per resolution; g_width / d_width are the channels at full resolution, doubling per halving (paper: 512)
+    style_conditional: bool = False   # StyleGAN: class-conditional (label embedding joined to z in the mapping network, projection D)
 
 
 @dataclass
@@ -75,6 +80,10 @@ class LossConfig:
     cycle_weight: float = 10.0        # CycleGAN lambda on |F(G(a)) - a| + |G(F(b)) - b| (Zhu et al. 2017)
     identity_weight: float = 0.5      # CycleGAN identity loss |G(b) - b| + |F(a) - a|, as a fraction of cycle_weight; 0: off
     aux_weight: float = 1.0           # AC-GAN (model.cond_d=acgan): weight of the class cross-entropy in D's and G's losses
+    style_mixing: float = 0.9         # StyleGAN: probability of a style-mixing batch (Karras et al. 2019: 0.9); 0: off
+    pl_weight: float = 0.0            # StyleGAN2 path-length regularisation weight (Karras et al. 2020: 2); 0: off
+    pl_interval: int = 4              # StyleGAN2: path-length penalty in a lazy "Greg" phase every k steps, scaled by k
+    pl_decay: float = 0.01            # StyleGAN2: rate of the running mean of path lengths that the penalty pulls toward
 
 
 @dataclass
@@ -259,6 +268,22 @@ PRESETS.register("cdcgan-fashion-ada", {
 }, doc="Conditional DCGAN on 10% of Fashion-MNIST with adaptive augmentation (ADA, Karras et al. 2020)")
 
 
+# --- StyleGAN2 (issue 6); benchmarks/stylegan.py trains these two at 32x32 under a CPU budget ------
+_STYLEGAN_32 = {
+    "model": {"family": "stylegan", "z_dim": 128, "w_dim": 128, "mapping_layers": 8, "g_width": 32, "d_width": 32,
+              "style_max_channels": 128},
+    # lazy R1 every 16 D steps; gamma from StyleGAN2-ADA's heuristic 0.0002 * res^2 / batch = 0.0064, rounded up
+    "loss": {"name": "nonsaturating", "r1": 0.01, "reg_interval": 16, "style_mixing": 0.9, "pl_weight": 2.0,
+             "pl_interval": 4},
+    "g_optim": {"lr": 0.0025, "beta1": 0.0, "beta2": 0.99}, "d_optim": {"lr": 0.0025, "beta1": 0.0, "beta2": 0.99},
+    "train": {"steps": 20000, "batch_size": 32},
+}
+PRESETS.register("stylegan-mnist", {**_STYLEGAN_32, "data": {"name": "mnist", "resolution": 32}},
+                 doc="StyleGAN2 (Karras et al. 2020) on MNIST at 32x32: mapping net, modulated convs, lazy R1, path length")
+PRESETS.register("stylegan-fashion", {**_STYLEGAN_32, "data": {"name": "fashion-mnist", "resolution": 32}},
+                 doc="StyleGAN2 (Karras et al. 2020) on Fashion-MNIST at 32x32")
+
+
 # --- merging and type conversion ------------------------------------------------------------------
 def _field_types(cls) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
@@ -416,6 +441,7 @@ def validate(cfg: Config) -> None:
     _validate_regularisers(cfg)
     _validate_translation(cfg)
     _validate_conditional(cfg)
+    _validate_stylegan(cfg)
 
 
 def _validate_translation(cfg: Config) -> None:
@@ -480,6 +506,20 @@ def _validate_conditional(cfg: Config) -> None:
     if not 0.0 < t.ada_target < 1.0 or t.ada_interval < 1 or t.ada_kimg <= 0:
         raise UserError(f"train.ada_target={t.ada_target}, ada_interval={t.ada_interval}, ada_kimg={t.ada_kimg}: "
                         "the target must be in (0, 1), the interval >= 1 and ada_kimg > 0")
+
+
+def _validate_stylegan(cfg: Config) -> None:
+    """StyleGAN options (issue 6)."""
+    m, l = cfg.model, cfg.loss
+    if m.w_dim < 1 or m.mapping_layers < 0 or m.mapping_lr_mul <= 0 or m.style_max_channels < 1:
+        raise UserError(f"model.w_dim={m.w_dim}, mapping_layers={m.mapping_layers}, mapping_lr_mul={m.mapping_lr_mul}, "
+                        f"style_max_channels={m.style_max_channels}: need w_dim >= 1, mapping_layers >= 0, "
+                        "mapping_lr_mul > 0 and style_max_channels >= 1")
+    if not 0.0 <= l.style_mixing <= 1.0:
+        raise UserError(f"loss.style_mixing={l.style_mixing}: a probability in [0, 1] (0 turns mixing off)")
+    if l.pl_weight < 0 or l.pl_interval < 1 or not 0.0 < l.pl_decay <= 1.0:
+        raise UserError(f"loss.pl_weight={l.pl_weight}, pl_interval={l.pl_interval}, pl_decay={l.pl_decay}: "
+                        "need pl_weight >= 0, pl_interval >= 1 and pl_decay in (0, 1]")
 
 
 def save_config(cfg: Config, path: Path) -> None:

@@ -12,5 +12,6 @@ from ganforge.models import cyclegan as _cyclegan  # noqa: F401,E402
 from ganforge.models import resnet as _resnet  # noqa: F401,E402
 from ganforge.models import conditional as _conditional  # noqa: F401,E402
 from ganforge.models import biggan as _biggan  # noqa: F401,E402
+from ganforge.models import stylegan as _stylegan  # noqa: F401,E402
 
 __all__ = ["MODELS"]

@@ -6,5 +6,6 @@ from ganforge.objectives.base import OBJECTIVES, Objective, Phase
 from ganforge.objectives import generation as _generation  # noqa: F401  (registers "generation")
 from ganforge.objectives import translation as _translation  # noqa: F401  (registers "pix2pix", "cyclegan")
 from ganforge.objectives import conditional as _conditional  # noqa: F401  (registers "conditional")
+from ganforge.objectives import stylegan as _stylegan  # noqa: F401  (registers "stylegan")
 
 __all__ = ["OBJECTIVES", "Objective", "Phase"]
