@@ -3,8 +3,8 @@ projection of an image into w (GAN inversion) and perceptual path length.
 
 Every function takes a `GanModel` from `ganforge.load(run)` or a `StyleGenerator` (its `.generator`),
 never changes its weights, and draws its randomness from its own seeded generator, so results are a
-function of the arguments alone. Images are [N, C, H, W] in about [-1, 1] (StyleGAN's output is not
-squashed; images are clamped where they are saved or measured).
+function of the arguments alone. Images are [N, C, H, W], clamped to [-1, 1] (StyleGAN's synthesis
+output is not squashed; projection optimises the raw output).
 
     sample_truncated(model, 16, seed=0, psi=0.7)          truncation trick (Karras et al. 2019, sec. 4)
     style_mixing_grid(model, [1, 2, 3], [4, 5], crossover=4)
@@ -98,7 +98,7 @@ def sample_truncated(model, n: int, seed: int = 0, psi: float = 0.7, cutoff: int
     for i in range(0, n, batch_size):
         yb = None if y is None else y[i:i + batch_size].to(dev)
         ws = G.truncate(G.broadcast(_map(G, z[i:i + batch_size], yb)), psi, cutoff)
-        out.append(G.synthesis(ws, noise_mode="const").float().cpu())
+        out.append(G.synthesis(ws, noise_mode="const").float().cpu().clamp(-1, 1))
     return torch.cat(out)
 
 
@@ -120,7 +120,7 @@ def style_mixing_grid(model, row_seeds, col_seeds, crossover: int, psi: float = 
     y1 = None if y is None else y.expand(len(rows) + len(cols))
     w = G.truncate(_map(G, _z(G, rows + cols, dev), y1), psi)                  # [R + C, w_dim]
     w_rows, w_cols = w[:len(rows)], w[len(rows):]
-    synth = lambda ws: G.synthesis(ws, noise_mode="const").float().cpu()        # noqa: E731
+    synth = lambda ws: G.synthesis(ws, noise_mode="const").float().cpu().clamp(-1, 1)    # noqa: E731
     row_img, col_img = synth(G.broadcast(w_rows)), synth(G.broadcast(w_cols))
     tiles = [torch.full_like(row_img[0], -1.0)] + list(col_img)
     for i in range(len(rows)):
@@ -140,7 +140,7 @@ def interpolate_w(model, seed_a: int = 0, seed_b: int = 1, steps: int = 8, psi: 
     y = _labels(G, 1, label)                       # conditional: both ends in one class (default 0)
     w = G.truncate(_map(G, _z(G, [seed_a, seed_b], _device(G)), None if y is None else y.expand(2)), psi)
     t = torch.linspace(0, 1, steps, device=w.device)[:, None]                   # [steps, 1]
-    return G.synthesis(G.broadcast(w[:1].lerp(w[1:], t)), noise_mode="const").float().cpu()
+    return G.synthesis(G.broadcast(w[:1].lerp(w[1:], t)), noise_mode="const").float().cpu().clamp(-1, 1)
 
 
 # --- feature network ------------------------------------------------------------------------------

@@ -261,7 +261,9 @@ class StyleGenerator(nn.Module):
                     (StyleGAN sec. 3.1; one random crossover per batch, as in the official code)
       update_w_avg  fold this batch's w into the w_avg buffer (the training objective sets it)
       return_ws     also return the ws the synthesis network read, [N, num_ws, w_dim]
-      noise_mode    random | const | none; None: random in train(), const in eval()"""
+      noise_mode    random | const | none; None: random in train(), const in eval()
+    In eval() the images are clamped to ganforge's [-1, 1]; training sees the raw synthesis output
+    (the official networks have no output squashing either)."""
 
     def __init__(self, z_dim: int, w_dim: int, channels: int, resolution: int, width: int = 32,
                  max_channels: int = 256, mapping_layers: int = 8, mapping_lr_mul: float = 0.01,
@@ -308,6 +310,8 @@ class StyleGenerator(nn.Module):
             ws = self.mix(ws, self.broadcast(self.mapping(torch.randn_like(z), y)), crossover)
         ws = self.truncate(ws, psi, cutoff)
         img = self.synthesis(ws, noise_mode or ("random" if self.training else "const"))
+        if not self.training:
+            img = img.clamp(-1, 1)
         return (img, ws) if return_ws else img
 
 
