@@ -1,0 +1,328 @@
+"""Class-conditional GANs, augmentation for small data, and synthetic training data, each model
+under a fixed CPU budget (process CPU time, `time.process_time`, 1 torch thread: the 2 shared cores
+of the machine are busy with other jobs, so wall time says little and CPU time stays fair).
+
+    mnist       conditional DCGAN (cond. BN + projection D), AC-GAN (DCGAN), projection-D ResNet
+                (SNGAN + cond. BN) and a small BigGAN on the 60,000 MNIST training digits:
+                FID, intra-class FID and class accuracy of the samples, read by `lenet-mnist`
+    fashion     the conditional DCGAN on 10% of Fashion-MNIST (6,000 images) without augmentation,
+                with DiffAugment and with ADA: FID (and intra-class FID) by `lenet-fashion`
+    synthetic   a conditional GAN trained on 1% of MNIST (600 digits); then one small classifier
+                (ganforge's LeNet) trained on (a) those 600 digits, (b) them plus synthetic digits
+                from the GAN, (c) the synthetic digits alone; MNIST test accuracy of each
+
+    export GANFORGE_DATA=../shared/data
+    python benchmarks/conditional.py train NAME [--budget CPU_S]    # one model per process; see NAMES
+    python benchmarks/conditional.py classify                       # the three classifiers (after synth-gan)
+    python benchmarks/conditional.py report [--n 10000]             # -> docs/benchmarks/conditional.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import describe  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "runs" / "bench-conditional"
+OUT_MD = REPO / "docs" / "benchmarks" / "conditional.md"
+IMG_DIR = REPO / "docs" / "benchmarks" / "img"
+
+COMMON = ["train.threads=1", "train.progress=false", "train.tensorboard=false", "train.sample_every=0",
+          "train.ckpt_every=0", "train.log_every=100", "data.split=train", "train.steps=100000000"]
+_DCGAN = ["model.family=cdcgan", "model.z_dim=64", "model.g_width=32", "model.d_width=32", "train.batch_size=64"]
+_RESNET = ["model.family=cresnet", "model.z_dim=64", "model.g_width=8", "model.d_width=16",
+           "loss.name=hinge", "g_optim.beta1=0", "g_optim.beta2=0.9", "d_optim.beta1=0", "d_optim.beta2=0.9",
+           "train.batch_size=32"]
+_BIGGAN = ["model.family=biggan", "data.resolution=32", "model.z_dim=64", "model.g_width=4", "model.d_width=4",
+           "model.embed_dim=32", "model.g_sn=true", "loss.name=hinge", "loss.ortho=1e-4",
+           "g_optim.beta1=0", "d_optim.beta1=0", "train.batch_size=32"]
+# name -> (group, label, overrides, default CPU budget in seconds)
+NAMES = {
+    "cdcgan": ("mnist", "conditional DCGAN: cond. BN in G, projection D", [*_DCGAN, "data.name=mnist"], 150),
+    "acgan": ("mnist", "AC-GAN (DCGAN, label joined to z)",
+              [*_DCGAN, "data.name=mnist", "model.cond_g=concat", "model.cond_d=acgan"], 150),
+    "proj-resnet": ("mnist", "projection-D ResNet (SNGAN, cond. BN, hinge; ch 32, 28 px)", [*_RESNET, "data.name=mnist"], 360),
+    "biggan": ("mnist", "BigGAN, small (ch 16, 32 px, attention at 16 px, hinge, ortho 1e-4)",
+               [*_BIGGAN, "data.name=mnist"], 360),
+    "fashion-none": ("fashion", "no augmentation", [*_DCGAN, "data.name=fashion-mnist", "data.limit=6000"], 120),
+    "fashion-diffaugment": ("fashion", "DiffAugment (color, translation, cutout; p = 1)",
+                            [*_DCGAN, "data.name=fashion-mnist", "data.limit=6000", "train.augment=diffaugment"], 120),
+    "fashion-ada": ("fashion", "ADA (same transforms, adaptive p, target 0.6)",
+                    [*_DCGAN, "data.name=fashion-mnist", "data.limit=6000", "train.augment=ada"], 120),
+    "synth-gan": ("synthetic", "conditional DCGAN + DiffAugment on 1% of MNIST (600 digits)",
+                  [*_DCGAN, "data.name=mnist", "data.limit=600", "train.augment=diffaugment"], 120),
+}
+REFS = {"mnist": ("mnist:test", "lenet-mnist"), "fashion": ("fashion-mnist:test", "lenet-fashion"),
+        "synthetic": ("mnist:test", "lenet-mnist")}
+SYNTH_PER_CLASS = 600           # synthetic digits per class for the classifier study (6,000 in all)
+CLS_STEPS, CLS_BATCH = 1500, 64 # the classifier's training length, the same for (a), (b) and (c)
+
+
+def train(name: str, budget: float) -> dict:
+    """Train NAMES[name] for `budget` CPU-seconds (checked after every step), save, record."""
+    from ganforge.config import load_config
+    from ganforge.training.loop import Trainer
+
+    torch.set_num_threads(1)
+    group, label, overrides, _ = NAMES[name]
+    cfg = load_config(None, [*COMMON, *overrides])
+    trainer = Trainer(cfg, RUNS / name, overwrite=True)
+    for net in trainer.nets.values():
+        net.train()
+    t0, w0 = time.process_time(), time.perf_counter()
+    logs: dict[str, float] = {}
+    while time.process_time() - t0 < budget:
+        logs = trainer.train_step()
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    trainer.cfg.train.steps = trainer.step                  # the config saved with the weights says what ran
+    trainer.elapsed = wall
+    trainer.save()
+    trainer.sample_grid()
+    info = {"name": name, "group": group, "label": label, "budget_cpu_s": budget, "cpu_s": cpu, "wall_s": wall,
+            "steps": trainer.step, "batch_size": cfg.train.batch_size, "d_steps": cfg.train.d_steps,
+            "overrides": overrides, "last_logs": logs}
+    (RUNS / name / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
+    print(json.dumps(info))
+    return info
+
+
+# --- synthetic data as training data --------------------------------------------------------------
+def train_classifier(x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> torch.nn.Module:
+    """ganforge's LeNet, CLS_STEPS Adam steps (lr 1e-3) of CLS_BATCH on (x [N, 1, 28, 28] in [-1, 1], y)."""
+    import torch.nn.functional as F
+
+    from ganforge.metrics.lenet import LeNet
+
+    torch.manual_seed(seed)
+    net = LeNet()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(x), generator=gen)
+    pos = 0
+    net.train()
+    for _ in range(CLS_STEPS):
+        if pos + CLS_BATCH > len(order):
+            order, pos = torch.randperm(len(x), generator=gen), 0
+        idx = order[pos:pos + CLS_BATCH]
+        pos += CLS_BATCH
+        loss = F.cross_entropy(net(x[idx])[1], y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+@torch.no_grad()
+def test_accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    return sum(int((net(x[i:i + 1000])[1].argmax(1) == y[i:i + 1000]).sum()) for i in range(0, len(x), 1000)) / len(x)
+
+
+def classify() -> dict:
+    """(a) 600 real, (b) 600 real + synthetic, (c) synthetic alone -> MNIST test accuracy."""
+    import ganforge
+    from ganforge.config import load_config
+    from ganforge.data import build_dataset
+    from ganforge.synth import write_synthetic, labels_for  # noqa: F401
+    import numpy as np
+
+    torch.set_num_threads(1)
+    t0 = time.process_time()
+    run = RUNS / "synth-gan"
+    cfg = load_config(None, [*COMMON, *NAMES["synth-gan"][2]])
+    small = build_dataset(cfg.data, cfg.train.seed)                         # the same 600 digits the GAN saw
+    test = build_dataset(load_config(None, ["data.name=mnist", "data.split=test"]).data)
+    model = ganforge.load(run)
+    npz = run / "synthetic.npz"
+    write_synthetic(model, npz, SYNTH_PER_CLASS, seed=1, overwrite=True)   # through the same code as `ganforge synth`
+    with np.load(npz) as d:
+        xs = torch.from_numpy(d["images"]).permute(0, 3, 1, 2).float().div(127.5).sub(1)   # [N, 1, 28, 28]
+        ys = torch.from_numpy(d["labels"])
+    sets = {"a": (small.x, small.y), "b": (torch.cat([small.x, xs]), torch.cat([small.y, ys])), "c": (xs, ys)}
+    results = {}
+    for key, (x, y) in sets.items():
+        accs = [test_accuracy(train_classifier(x, y, seed), test.x, test.y) for seed in (0, 1, 2)]
+        results[key] = {"n_train": len(x), "acc": accs}
+        print(key, results[key], flush=True)
+    results["cpu_s"] = time.process_time() - t0
+    (RUNS / "classify.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+# --- report ---------------------------------------------------------------------------------------
+def evaluate_run(name: str, n: int) -> dict:
+    from ganforge.metrics import evaluate
+
+    ref, extractor = REFS[NAMES[name][0]]
+    t0 = time.process_time()
+    out = evaluate(str(RUNS / name), ref=ref, metrics="fid,ifid,acc", n=n, extractor=extractor, progress=False)
+    out["eval_cpu_s"] = time.process_time() - t0
+    return out
+
+
+def floor(ref: str, extractor: str, n: int) -> float:
+    """FID between n training images and the test reference: what a perfect generator would score."""
+    from ganforge.metrics import evaluate
+    from ganforge.metrics.sources import open_images
+
+    return evaluate(open_images(ref.replace(":test", ":train")), ref=ref, metrics="fid", n=n,
+                    extractor=extractor, progress=False)["fid"]
+
+
+def report(n: int) -> None:
+    import ganforge
+    from ganforge.synth import class_grid
+    from ganforge.training.logging import save_samples
+
+    torch.set_num_threads(1)
+    rows = {}
+    for name in NAMES:
+        info_path = RUNS / name / "bench.json"
+        if not info_path.is_file():
+            print(f"skipping {name}: not trained")
+            continue
+        info = json.loads(info_path.read_text())
+        info["metrics"] = evaluate_run(name, n)
+        rows[name] = info
+        model = ganforge.load(RUNS / name)
+        IMG_DIR.mkdir(parents=True, exist_ok=True)
+        save_samples(class_grid(model, 10, seed=0), IMG_DIR / f"conditional_{name}.png", nrow=10)
+        print(name, info["metrics"], flush=True)
+    floors = {g: floor(*REFS[g], n) for g in ("mnist", "fashion")}
+    cls = json.loads((RUNS / "classify.json").read_text()) if (RUNS / "classify.json").is_file() else None
+
+    def budget(i):
+        return f"{i['steps']} x {i['batch_size']} ({i['d_steps']} D)"
+
+    lines = [
+        "# Conditional GANs, augmentation for small data, synthetic training data",
+        "",
+        "Written by `benchmarks/conditional.py` (every figure below comes from that script's runs).",
+        "",
+        f"Machine: {describe()}; `nproc` = {os.cpu_count()}. The two cores were shared with other engineers' "
+        f"jobs (load average {os.getloadavg()[0]:.1f} when this report was written), so budgets are process CPU "
+        "time (`time.process_time()`, one torch thread), not wall-clock; wall time is shown for information.",
+        "",
+        "Commands:",
+        "",
+        "```",
+        "export GANFORGE_DATA=../shared/data",
+        *[f"python benchmarks/conditional.py train {k} --budget {rows[k]['budget_cpu_s']:.0f}" for k in rows],
+        "python benchmarks/conditional.py classify",
+        f"python benchmarks/conditional.py report --n {n}",
+        "```",
+        "",
+        f"Metrics on {n} generated images, balanced over the 10 classes, against the whole test split, in the "
+        "feature space of ganforge's LeNet (`lenet-mnist` / `lenet-fashion`, see docs/metrics.md): FID, "
+        "intra-class FID (mean over classes of the FID between the samples of class c and the test images of "
+        "class c) and class accuracy (how often the LeNet reads a sample as the class it was generated for). "
+        "Lower FID is better. Samples use the EMA generator.",
+        "",
+        "## Class-conditional models on MNIST (60,000 training digits)",
+        "",
+        "| model | steps x batch | CPU s (wall s) | FID | intra-class FID | class acc. |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k, i in rows.items():
+        if i["group"] == "mnist":
+            m = i["metrics"]
+            lines.append(f"| {i['label']} | {budget(i)} | {i['cpu_s']:.0f} ({i['wall_s']:.0f}) | {m['fid']:.2f} | "
+                         f"{m['ifid']:.2f} | {m['acc']:.3f} |")
+    lines += ["", f"FID floor: {n} MNIST training digits against the test split score {floors['mnist']:.2f}.", ""]
+    lines += [f"![{k}](img/conditional_{k}.png) " for k, i in rows.items() if i["group"] == "mnist"]
+    lines += ["", "Per-class grids (row = class 0-9, column = one z for all rows), in the order of the table.", "",
+              "## Data efficiency: 10% of Fashion-MNIST (6,000 images), conditional DCGAN", "",
+              "| augmentation | steps x batch | CPU s (wall s) | FID | intra-class FID | class acc. | final ADA p |",
+              "|---|---|---|---|---|---|---|"]
+    for k, i in rows.items():
+        if i["group"] == "fashion":
+            m = i["metrics"]
+            p = i["last_logs"].get("ada_p")
+            lines.append(f"| {i['label']} | {budget(i)} | {i['cpu_s']:.0f} ({i['wall_s']:.0f}) | {m['fid']:.2f} | "
+                         f"{m['ifid']:.2f} | {m['acc']:.3f} | {'-' if p is None else f'{p:.3f}'} |")
+    lines += ["", f"FID floor: {n} Fashion-MNIST training images against the test split score {floors['fashion']:.2f}.", ""]
+    lines += [f"![{k}](img/conditional_{k}.png) " for k, i in rows.items() if i["group"] == "fashion"]
+    lines += ["", "## Synthetic data as training data (1% of MNIST)", ""]
+    if cls is not None and "synth-gan" in rows:
+        g = rows["synth-gan"]
+        m = g["metrics"]
+        lines += [
+            f"GAN: {g['label']}, {budget(g)}, {g['cpu_s']:.0f} CPU s; its samples score FID {m['fid']:.2f}, "
+            f"intra-class FID {m['ifid']:.2f}, class accuracy {m['acc']:.3f}. It wrote {SYNTH_PER_CLASS} digits "
+            f"per class through `ganforge.synth.write_synthetic` (what `ganforge synth` runs). The classifier is "
+            f"ganforge's LeNet, trained for {CLS_STEPS} Adam steps of {CLS_BATCH} images in every case, 3 seeds; "
+            "test accuracy on the 10,000 MNIST test digits.",
+            "",
+            "| training data | images | test accuracy (seeds 0, 1, 2) | mean |",
+            "|---|---|---|---|",
+        ]
+        names = {"a": "(a) 1% of MNIST train (600 real)", "b": "(b) the 600 real + synthetic",
+                 "c": "(c) synthetic alone"}
+        for key in ("a", "b", "c"):
+            r = cls[key]
+            lines.append(f"| {names[key]} | {r['n_train']} | {', '.join(f'{a:.4f}' for a in r['acc'])} | "
+                         f"{sum(r['acc']) / len(r['acc']):.4f} |")
+        lines += ["", f"Classifier study: {cls['cpu_s']:.0f} CPU s in all (incl. writing the synthetic set).", "",
+                  "![synth-gan](img/conditional_synth-gan.png)", ""]
+    else:
+        lines += ["Not run yet.", ""]
+    OUT_MD.parent.mkdir(parents=True, exist_ok=True)
+    (RUNS / "report.json").write_text(json.dumps({"rows": rows, "floors": floors, "classify": cls}, indent=2))
+    notes = REPO / "benchmarks" / "conditional_notes.md"
+    if notes.is_file():
+        lines += [notes.read_text()]
+    OUT_MD.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT_MD}")
+
+
+def calibrate(names: list[str], steps: int = 3) -> None:
+    """CPU seconds per training step of each model (after one warm-up step), to choose budgets."""
+    import tempfile
+
+    from ganforge.config import load_config
+    from ganforge.training.loop import Trainer
+
+    torch.set_num_threads(1)
+    for name in names:
+        cfg = load_config(None, [*COMMON, *NAMES[name][2]])
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = Trainer(cfg, Path(tmp) / "run")
+            trainer.train_step()
+            t0 = time.process_time()
+            for _ in range(steps):
+                trainer.train_step()
+            print(f"{name}: {(time.process_time() - t0) / steps:.3f} CPU s / step", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("name", choices=list(NAMES))
+    t.add_argument("--budget", type=float, default=None, help="CPU seconds (default: the model's own)")
+    sub.add_parser("classify")
+    r = sub.add_parser("report")
+    r.add_argument("--n", type=int, default=10000)
+    c = sub.add_parser("calibrate")
+    c.add_argument("names", nargs="*", default=list(NAMES))
+    args = ap.parse_args()
+    if args.cmd == "train":
+        train(args.name, args.budget if args.budget is not None else NAMES[args.name][3])
+    elif args.cmd == "classify":
+        classify()
+    elif args.cmd == "report":
+        report(args.n)
+    else:
+        calibrate(args.names)
+
+
+if __name__ == "__main__":
+    main()
