@@ -4,10 +4,9 @@ write them to src/ganforge/metrics/weights/<name>.safetensors.
     GANFORGE_DATA=/work/shared/data python benchmarks/train_classifiers.py [--only mnist|fashion] [--threads 2]
 
 Deterministic for a given seed and thread count on the CPU: fixed seeds, a seeded shuffle,
-deterministic algorithms. Plain Adam with a step decay. The only augmentation, for MNIST, is a
-random shift of up to 2 pixels (its borders are empty, so a shift stays in distribution); Fashion
-items are centred and fill the frame, so they are not shifted. The test accuracy is measured on
-the weights as saved and stored in the file's metadata.
+deterministic algorithms. Plain Adam with a step decay, batch norm and dropout, no augmentation: a few
+epochs reach the targets, which keeps this cheap on two shared cores. The test accuracy is
+measured on the weights as saved and stored in the file's metadata.
 """
 
 from __future__ import annotations
@@ -26,26 +25,15 @@ from ganforge.data.idx import load_idx_dataset
 from ganforge.metrics.lenet import LeNet
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "ganforge" / "metrics" / "weights"
-RECIPES = {   # name: (data set, epochs, max shift in pixels, target test accuracy)
-    "mnist": ("mnist", 3, 2, 0.990),
-    "fashion": ("fashion-mnist", 7, 0, 0.900),
+RECIPES = {   # name: (data set, epochs, learning rate x0.3 every this many epochs, target test accuracy)
+    "mnist": ("mnist", 4, 2, 0.990),
+    "fashion": ("fashion-mnist", 4, 2, 0.900),
 }
 
 
 def to_float(images: np.ndarray) -> torch.Tensor:
     """uint8 [N, 28, 28] -> float [N, 1, 28, 28] in [-1, 1], ganforge's image convention."""
     return torch.from_numpy(images).float().div(127.5).sub(1).unsqueeze(1)
-
-
-def random_shift(x: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tensor:
-    """Shift each image [N, 1, 28, 28] by up to `pad` pixels, filling with background (-1)."""
-    n, _, h, w = x.shape
-    padded = F.pad(x, (pad,) * 4, value=-1.0)
-    dy, dx = torch.randint(0, 2 * pad + 1, (2, n), generator=gen)
-    rows = (dy[:, None] + torch.arange(h)[None, :])             # [N, H]
-    cols = (dx[:, None] + torch.arange(w)[None, :])             # [N, W]
-    idx = torch.arange(n)[:, None, None]
-    return padded[idx, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
 
 
 @torch.no_grad()
@@ -56,7 +44,7 @@ def accuracy(net: LeNet, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) ->
 
 
 def train(name: str, seed: int, batch_size: int = 128) -> dict:
-    dataset, epochs, shift, target = RECIPES[name]
+    dataset, epochs, decay_every, target = RECIPES[name]
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     xtr, ytr = load_idx_dataset(dataset, "train")
@@ -66,7 +54,7 @@ def train(name: str, seed: int, batch_size: int = 128) -> dict:
 
     net = LeNet()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 2), gamma=0.3)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=0.3)
     t0 = time.perf_counter()
     for epoch in range(epochs):
         net.train()
@@ -74,7 +62,7 @@ def train(name: str, seed: int, batch_size: int = 128) -> dict:
         total = 0.0
         for i in range(0, len(order), batch_size):
             idx = order[i:i + batch_size]
-            _, logits = net(random_shift(xtr[idx], gen, shift) if shift else xtr[idx])
+            _, logits = net(xtr[idx])
             loss = F.cross_entropy(logits, ytr[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -88,7 +76,7 @@ def train(name: str, seed: int, batch_size: int = 128) -> dict:
     path = OUT / f"lenet-{name}.safetensors"
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
     meta = {"dataset": dataset, "epochs": str(epochs), "seed": str(seed),
-            "recipe": f"Adam 1e-3, step decay x0.3 every {max(1, epochs // 2)} epochs, batch 128, shift <= {shift} px",
+            "recipe": f"Adam 1e-3, x0.3 every {decay_every} epochs, batch {batch_size}, dropout 0.5, no augmentation",
             "script": "benchmarks/train_classifiers.py"}
     save_file(state, str(path), metadata=meta)
     saved = LeNet()
