@@ -239,7 +239,7 @@ def translate(run, input, direction, out, target, paired, overwrite):
                              Path(target) if target else None, paired, overwrite)
     click.echo(f"translated {result['count']} image(s) {direction} into {out}; comparison grid: {result['grid']}")
     if "l1" in result:
-        click.echo(f"against the targets: L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB")
+        click.echo(f"against the targets (pixels in [0, 1]): L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB")
 
 
 @cli.command()

@@ -182,8 +182,8 @@ def translate_files(model, input_path: Path, out_dir: Path, direction: str = "At
     k = min(len(x), MAX_GRID_ROWS)
     save_comparison(grid, x[:k], y[:k], None if t is None else t[:k])
     result = {"outputs": names, "grid": grid, "count": len(files)}
-    if t is not None:                                             # how close to the known targets
-        result["l1"] = float((y - t).abs().mean())
+    if t is not None:                                             # how close to the known targets, on the [0, 1] scale
+        result["l1"] = float(((y - t) / 2).abs().mean())
         result["psnr"] = float(psnr(y, t).mean())
     return result
 

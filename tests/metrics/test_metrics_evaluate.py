@@ -13,7 +13,6 @@ from PIL import Image
 from ganforge.data.idx import load_idx_dataset
 from ganforge.errors import UserError
 from ganforge.metrics import evaluate, fid_from_features, get_extractor, kid, reference_stats
-from ganforge.metrics import evaluate as evaluate_module_fn  # noqa: F401  (the public name)
 from ganforge.metrics.cli import eval_command
 from ganforge.metrics.sources import NpzSource, batch_seed, open_images
 
@@ -96,7 +95,7 @@ def test_reference_statistics_are_cached_by_content(cache, ref_npz, monkeypatch,
     first = reference_stats(ref_npz, ext, progress=False)
     files = list(cache.glob("*.npz"))
     assert len(files) == 1 and first.n == 600 and first.features.shape == (600, 128)
-    import ganforge.metrics.evaluate as ev
+    import ganforge.metrics.pipeline as ev
 
     def fail(*a, **k):
         raise AssertionError("the cache was not used")

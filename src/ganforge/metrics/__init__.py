@@ -6,7 +6,7 @@ Nothing is loaded at import time: extractor weights are read when an extractor i
 See docs/metrics.md for definitions, defaults and how the figures compare with other tools.
 """
 
-from ganforge.metrics.evaluate import METRICS, Collected, collect, evaluate, reference_stats
+from ganforge.metrics.pipeline import METRICS, Collected, collect, evaluate, reference_stats
 from ganforge.metrics.extractors import (EXTRACTORS, FeatureExtractor, Features, ModuleExtractor,
                                          get_extractor)
 from ganforge.metrics.fid import (RunningGaussian, class_stats, fid_from_features, frechet_distance,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ganforge.metrics.evaluate import METRICS, evaluate, model_sampler
+from ganforge.metrics.pipeline import METRICS, evaluate, model_sampler
 from ganforge.metrics.extractors import EXTRACTORS
 from ganforge.metrics.sources import is_run_dir
 
