@@ -146,7 +146,8 @@ PRESETS: Registry[dict] = Registry("preset")
 PRESETS.register("quickstart", {
     "data": {"name": "mnist", "split": "test"},   # the 10,000 digits embedded in the package
     "model": {"family": "dcgan", "z_dim": 64, "g_width": 32, "d_width": 32},
-    "train": {"steps": 1200, "batch_size": 64, "sample_every": 400, "ckpt_every": 400, "log_every": 50},
+    "train": {"steps": 1200, "batch_size": 64, "sample_every": 400, "ckpt_every": 400, "log_every": 50,
+              "threads": 1},   # one thread: small convolutions on 2 cores gain little from a second, lose much under load
 }, doc="DCGAN on the embedded MNIST test split: about 2 CPU-minutes, recognisable digits")
 PRESETS.register("dcgan-mnist", {
     "data": {"name": "mnist"},
