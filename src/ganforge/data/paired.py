@@ -33,7 +33,7 @@ from torch import Tensor
 
 from ganforge.config import DataConfig
 from ganforge.data.datasets import DATASETS, Data, fit_images, uint8_to_float
-from ganforge.data.folders import IMAGE_SUFFIXES, list_images, load_image_folder
+from ganforge.data.folders import list_images, load_image_folder
 from ganforge.data.idx import SOURCES, load_idx_dataset
 from ganforge.errors import UserError
 
@@ -287,4 +287,4 @@ def read_translation_input(path: Path, resolution: int, channels: int, paired: b
 
 
 __all__ = ["PairedJitter", "sobel_edges", "pad_to", "load_paired_folder", "read_translation_input",
-           "IMAGE_SUFFIXES", "stretch_indices"]
+           "stretch_indices"]
