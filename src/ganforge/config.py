@@ -234,6 +234,43 @@ PRESETS.register("sngan-mnist", {
 }, doc="SNGAN (Miyato et al. 2018): ResNet G/D, spectral norm, hinge loss, n_dis 5, on MNIST at 32x32")
 
 
+# --- mode-collapse benchmarks (issue 4): what benchmarks/mode_collapse.py trains, one preset per row.
+# 2-D rows share the MLPs of ring8-gan / grid25-gan (3 x 128, z in R^2, batch 256) and about the same
+# CPU budget: 4,000 G steps, or 1,500 for the n_critic = 5 critics.
+def _mix(data: str, steps: int = 4000, **over) -> dict:
+    base = {"data": {"name": data}, "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
+            "loss": {"name": "nonsaturating"}, "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
+            "train": {"steps": steps, "batch_size": 256, "ema": None, "sample_every": 1000}}
+    for section, values in over.items():
+        base[section] = {**base.get(section, {}), **values}
+    return base
+
+
+_WGAN_OPT = {"name": "rmsprop", "lr": 5e-5}
+_GP_OPT = {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9}
+for _d in ("ring8", "grid25"):
+    PRESETS.register(f"{_d}-vanilla", _mix(_d), doc="GAN, non-saturating loss")
+    PRESETS.register(f"{_d}-r1", _mix(_d, loss={"r1": 0.1}), doc="GAN + R1 (gamma 0.1)")
+    PRESETS.register(f"{_d}-wgan", _mix(_d, 1500, loss={"name": "wasserstein", "clip": 0.01},
+                                         g_optim=_WGAN_OPT, d_optim=_WGAN_OPT, train={"d_steps": 5}),
+                     doc="WGAN: clipping 0.01, RMSprop 5e-5, n_critic 5")
+    PRESETS.register(f"{_d}-wgan-gp", _mix(_d, 1500, loss={"name": "wasserstein", "gp": 10.0},
+                                            g_optim=_GP_OPT, d_optim=_GP_OPT, train={"d_steps": 5}),
+                     doc="WGAN-GP: lambda 10, Adam 1e-4 (0, 0.9), n_critic 5")
+    PRESETS.register(f"{_d}-hinge-sn", _mix(_d, loss={"name": "hinge"}, model={"d_sn": True}),
+                     doc="hinge loss + spectral norm in D")
+    PRESETS.register(f"{_d}-pacgan2", _mix(_d, model={"pack": 2}), doc="PacGAN2: D sees packs of 2")
+    PRESETS.register(f"{_d}-best", _mix(_d, 7500, train={"ema": 0.99}),
+                     doc="best found: GAN + EMA of G (0.99), 7,500 steps")
+# Stacked MNIST: a small DCGAN (widths 32), 50,000 stacks drawn once (470 MB as float32)
+_STACKED = {"data": {"name": "stacked-mnist", "num_points": 50_000},
+            "model": {"family": "dcgan", "z_dim": 100, "g_width": 32, "d_width": 32},
+            "train": {"steps": 12000, "batch_size": 64, "sample_every": 2000, "ckpt_every": 2000}}
+PRESETS.register("stacked-mnist-dcgan", _STACKED, doc="DCGAN (widths 32) on Stacked MNIST, 1,000 modes")
+PRESETS.register("stacked-mnist-pacgan2", {**_STACKED, "model": {**_STACKED["model"], "pack": 2}},
+                 doc="PacDCGAN2 (Lin et al. 2018): the same DCGAN, D judges packs of 2")
+
+
 # --- class-conditional generation, BigGAN, augmentation for small data (issue 5) -------------------
 PRESETS.register("cgan-mnist", {
     "data": {"name": "mnist"},
