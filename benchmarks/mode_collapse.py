@@ -137,8 +137,11 @@ def run_one(preset: str, seed: int, extra: list[str], eval_only: bool = False) -
 def cmd_run(args) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
-    for preset in args.presets:
-        for seed in seeds(args.seeds):
+    done = {(r["preset"], r["seed"]) for r in load_results() if not r.get("overrides")} if args.skip_done else set()
+    for seed in seeds(args.seeds):             # seed-major: an interrupted sweep still covers every preset
+        for preset in args.presets:
+            if (preset, seed) in done and not args.set:
+                continue
             rec = run_one(preset, seed, args.set or [], args.eval_only)
             with open(RESULTS, "a") as f:
                 f.write(json.dumps(rec) + "\n")
@@ -160,6 +163,8 @@ def mean_se(values: list[float], fmt: str) -> str:
 def load_results() -> list[dict]:
     """The latest record per (preset, seed, overrides): a rerun replaces an older one."""
     latest: dict = {}
+    if not RESULTS.exists():
+        return []
     for line in RESULTS.read_text().splitlines():
         rec = json.loads(line)
         latest[(rec["preset"], rec["seed"], tuple(rec.get("overrides", [])))] = rec
@@ -225,6 +230,7 @@ def main() -> None:
     r.add_argument("presets", nargs="+")
     r.add_argument("--seeds", default="0-9", help="'0-9' or '0,1,2'")
     r.add_argument("--set", nargs="*", help="extra key=value overrides (recorded with the result)")
+    r.add_argument("--skip-done", action="store_true", help="skip (preset, seed) pairs already in the results")
     r.add_argument("--eval-only", action="store_true",
                    help="evaluate runs already trained by an earlier `run` (kept under $GANFORGE_BENCH_RUNS)")
     r.set_defaults(fn=cmd_run)

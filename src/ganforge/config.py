@@ -80,6 +80,7 @@ class LossConfig:
     cycle_weight: float = 10.0        # CycleGAN lambda on |F(G(a)) - a| + |G(F(b)) - b| (Zhu et al. 2017)
     identity_weight: float = 0.5      # CycleGAN identity loss |G(b) - b| + |F(a) - a|, as a fraction of cycle_weight; 0: off
     aux_weight: float = 1.0           # AC-GAN (model.cond_d=acgan): weight of the class cross-entropy in D's and G's losses
+    aux_fake: bool = True             # AC-GAN: D's class loss on fakes too (Odena et al. 2017); false: on real images only, so D cannot learn fake-only class cues
     style_mixing: float = 0.9         # StyleGAN: probability of a style-mixing batch (Karras et al. 2019: 0.9); 0: off
     pl_weight: float = 0.0            # StyleGAN2 path-length regularisation weight (Karras et al. 2020: 2); 0: off
     pl_interval: int = 4              # StyleGAN2: path-length penalty in a lazy "Greg" phase every k steps, scaled by k
@@ -265,7 +266,7 @@ for _d in ("ring8", "grid25"):
 # Stacked MNIST: a small DCGAN (widths 32), 50,000 stacks drawn once (470 MB as float32)
 _STACKED = {"data": {"name": "stacked-mnist", "num_points": 50_000},
             "model": {"family": "dcgan", "z_dim": 100, "g_width": 32, "d_width": 32},
-            "train": {"steps": 12000, "batch_size": 64, "sample_every": 2000, "ckpt_every": 2000}}
+            "train": {"steps": 5000, "batch_size": 64, "sample_every": 1000, "ckpt_every": 1000}}
 PRESETS.register("stacked-mnist-dcgan", _STACKED, doc="DCGAN (widths 32) on Stacked MNIST, 1,000 modes")
 PRESETS.register("stacked-mnist-pacgan2", {**_STACKED, "model": {**_STACKED["model"], "pack": 2}},
                  doc="PacDCGAN2 (Lin et al. 2018): the same DCGAN, D judges packs of 2")
