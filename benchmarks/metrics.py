@@ -75,7 +75,8 @@ def bench_frechet(d: int = 2048, n: int = 5000, repeats: int = 5) -> None:
     ref = sqrtm_fid(mu1, s1, mu2, s2)
     t_ref = time.perf_counter() - t
     med = statistics.median(times)
-    say(f"## Frechet distance, {d}-d statistics from {n} samples (condition number of S1: {cond:.0f})")
+    say(f"## Frechet distance, {d}-d statistics from {n} samples (condition number of S1: {cond:.0f}; "
+        f"load average {os.getloadavg()[0]:.1f})")
     say()
     say("| implementation | time (s) | value |")
     say("|---|---|---|")

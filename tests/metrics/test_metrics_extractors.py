@@ -87,17 +87,19 @@ def test_lenet_weights_ship_with_the_package(name):
 
 def test_lenet_mnist_classifies_real_test_images():
     images, labels = load_idx_dataset("mnist", "test")              # the embedded test split
-    x = torch.from_numpy(images[:1000]).float().div(127.5).sub(1).unsqueeze(1)
+    idx = np.random.default_rng(0).choice(len(labels), 1000, replace=False)   # the files are not shuffled
+    x = torch.from_numpy(images[idx]).float().div(127.5).sub(1).unsqueeze(1)
     pred = get_extractor("lenet-mnist")(x).logits.argmax(1).numpy()
-    assert (pred == labels[:1000]).mean() >= 0.97
+    assert (pred == labels[idx]).mean() >= 0.97                      # 99.04% on all 10,000
 
 
 def test_lenet_fashion_classifies_real_test_images(shared_data, monkeypatch):
     monkeypatch.setenv("GANFORGE_DATA", str(shared_data))
     images, labels = load_idx_dataset("fashion-mnist", "test")
-    x = torch.from_numpy(images[:1000]).float().div(127.5).sub(1).unsqueeze(1)
+    idx = np.random.default_rng(0).choice(len(labels), 1000, replace=False)
+    x = torch.from_numpy(images[idx]).float().div(127.5).sub(1).unsqueeze(1)
     pred = get_extractor("lenet-fashion")(x).logits.argmax(1).numpy()
-    assert (pred == labels[:1000]).mean() >= 0.88
+    assert (pred == labels[idx]).mean() >= 0.88                      # 91.60% on all 10,000 (sd 0.9% at n=1000)
 
 
 def test_lenet_accepts_rgb_and_other_sizes():
