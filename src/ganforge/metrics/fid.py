@@ -10,8 +10,8 @@ The reference implementations (pytorch-fid, torch-fidelity, clean-fid) take the 
 seconds at D = 2048 on two cores). Only the trace is needed, and tr((S1 S2)^(1/2)) is the sum of
 square roots of the eigenvalues of S1 S2. With the Cholesky factor S1 = L L^T, the matrix
 L^T S2 L is similar to S1 S2 (L^-1 (S1 S2) L = L^T S2 L) and symmetric positive semi-definite, so
-a symmetric eigenvalue solver (values only, real arithmetic) gives the same trace, an order of
-magnitude faster (docs/benchmarks/metrics.md).
+a symmetric eigenvalue solver (values only, real arithmetic) gives the same trace several times
+faster (docs/benchmarks/metrics.md).
 """
 
 from __future__ import annotations
