@@ -149,6 +149,34 @@ def cmd_run(args) -> None:
             print(preset, seed, shown, flush=True)
 
 
+def cmd_reference(args) -> None:
+    """The scores of real data under the same evaluation: the ceiling each column can reach."""
+    from ganforge.config import load_config
+    from ganforge.data import build_dataset
+    from ganforge.data.datasets import MIXTURES
+    from ganforge.modes import classify_channels, mixture_scores, stacked_mnist_scores
+
+    torch.set_num_threads(1)
+    recs = []
+    for bench in ("ring8", "grid25"):
+        mix = MIXTURES[bench]()
+        for seed in seeds(args.seeds):
+            x = mix.sample(2500, torch.Generator().manual_seed(1000 + seed))
+            recs.append({"bench": bench, "preset": "real data", "seed": seed, **mixture_scores(x, mix.modes, mix.sigma)})
+    # 26,000 stacks of MNIST *test* digits: the classifier was trained on the training digits
+    data = build_dataset(load_config(None, ["data.name=stacked-mnist", "data.split=test", "data.num_points=26000"]).data)
+    digits = classify_channels(data.x, stacked_classifier())
+    recs.append({"bench": "stacked", "preset": "real data", "seed": 0, "steps": 0, "cpu_s": 0.0,
+                 **stacked_mnist_scores(digits), "accuracy": float((digits[:, 0] * 100 + digits[:, 1] * 10
+                                                                    + digits[:, 2] == data.y).float().mean())})
+    for rec in recs:
+        rec.update({"overrides": [], "cpu_s": 0.0, "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")})
+    with open(RESULTS, "a") as f:
+        for rec in recs:
+            f.write(json.dumps(rec) + "\n")
+    print(recs[-1])
+
+
 # --- the report --------------------------------------------------------------------------------------
 def mean_se(values: list[float], fmt: str) -> str:
     if any(math.isinf(v) for v in values):
@@ -180,14 +208,22 @@ def table_2d(recs: list[dict], bench: str, k: int) -> str:
             groups.setdefault(r["preset"], []).append(r)
     rows = ["| preset | what | seeds | modes (of %d) | %% high quality | reverse KL | CPU s / seed |" % k,
             "|---|---|---|---|---|---|---|"]
-    for preset, rs in sorted(groups.items(), key=lambda kv: PRESETS.keys().index(kv[0])
-                             if kv[0] in PRESETS else 0):
+    order = ["real data", "vanilla", "pacgan2", "r1", "hinge-sn", "wgan", "wgan-gp", "best"]
+
+    def rank(preset: str) -> int:                     # rows in `order`, by the preset's suffix
+        suffix = preset.removeprefix(f"{bench}-")
+        return order.index(suffix) if suffix in order else len(order)
+
+    for preset, rs in sorted(groups.items(), key=lambda kv: (rank(kv[0]), kv[0])):
         rs.sort(key=lambda r: r["seed"])
-        rows.append(f"| `{preset}` | {PRESETS.doc(preset) if preset in PRESETS else ''} | {len(rs)} | "
+        real = preset == "real data"
+        what = "2,500 points drawn from the mixture" if real else PRESETS.doc(preset) if preset in PRESETS else ""
+        cpu = "—" if real else f"{statistics.fmean(r['cpu_s'] for r in rs):.0f}"
+        rows.append(f"| {preset if real else f'`{preset}`'} | {what} | {len(rs)} | "
                     f"{mean_se([r['modes'] for r in rs], '.1f')} | "
                     f"{mean_se([100 * r['hq'] for r in rs], '.1f')} | "
                     f"{mean_se([r['reverse_kl'] for r in rs], '.3f')} | "
-                    f"{statistics.fmean(r['cpu_s'] for r in rs):.0f} |")
+                    f"{cpu} |")
     return "\n".join(rows)
 
 
@@ -195,8 +231,13 @@ def table_stacked(recs: list[dict]) -> str:
     from ganforge.config import PRESETS
 
     rows = ["| preset | what | seed | steps | modes (of 1000) | KL | CPU min |", "|---|---|---|---|---|---|---|"]
-    for r in sorted((r for r in recs if r["bench"] == "stacked"), key=lambda r: (r["preset"], r["seed"])):
+    for r in sorted((r for r in recs if r["bench"] == "stacked"),
+                    key=lambda r: (r["preset"] != "real data", r["preset"], r["seed"])):
         over = f" `{' '.join(r['overrides'])}`" if r.get("overrides") else ""
+        if r["preset"] == "real data":
+            rows.append(f"| real data | 26,000 stacks of MNIST test digits (classifier accuracy on whole stacks "
+                        f"{100 * r['accuracy']:.1f} %) | — | — | {r['modes']:.0f} | {r['kl']:.3f} | — |")
+            continue
         rows.append(f"| `{r['preset']}`{over} | {PRESETS.doc(r['preset']) if r['preset'] in PRESETS else ''} | "
                     f"{r['seed']} | {r['steps']} | {r['modes']:.0f} | {r['kl']:.3f} | {r['cpu_s'] / 60:.1f} |")
     return "\n".join(rows)
@@ -234,6 +275,9 @@ def main() -> None:
     r.add_argument("--eval-only", action="store_true",
                    help="evaluate runs already trained by an earlier `run` (kept under $GANFORGE_BENCH_RUNS)")
     r.set_defaults(fn=cmd_run)
+    ref = sub.add_parser("reference", help="score real data with the same evaluation (the ceiling)")
+    ref.add_argument("--seeds", default="0-9")
+    ref.set_defaults(fn=cmd_reference)
     sub.add_parser("report", help="write the tables into docs/benchmarks/mode_collapse.md").set_defaults(fn=cmd_report)
     args = ap.parse_args()
     args.fn(args)

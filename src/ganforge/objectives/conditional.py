@@ -7,7 +7,9 @@ penalties, clipping and BigGAN's orthogonal regularisation as there). What diffe
   and D judges real and fake images of the same classes (D(x, y) for gp / r1 / r2 too);
 - AC-GAN (model.cond_d=acgan, Odena et al. 2017, eq. 2-3): D also minimises the class
   cross-entropy on real and fake images, and G minimises it on its fakes, both weighted by
-  loss.aux_weight; the adversarial logit is unconditional;
+  loss.aux_weight; the adversarial logit is unconditional. With loss.aux_fake=false D's class
+  loss reads real images only: a D that also classifies fakes can learn class cues that only
+  fakes carry (G's "7" drawn as a 3, and D taught that such 3s are 7s), which the benchmark saw;
 - augmentation (train.augment): every image D sees, real or fake, in D's step and in G's step,
   goes through the same differentiable transforms first (ganforge.augment: DiffAugment, ADA);
   ADA's p and running sums are saved in checkpoints through `state_tensors`;
@@ -90,8 +92,10 @@ class ConditionalObjective(GenerationObjective):
             d_fake, c_fake = self.judge(D, fake, y)
             loss = self.adv.d(real=d_real, fake=d_fake)
             logs = {"loss_D": loss.item(), "D_real": d_real.mean().item(), "D_fake": d_fake.mean().item()}
-            if self.acgan:                                                # log p(c | real) + log p(c | fake)
-                aux = F.cross_entropy(c_real, y) + F.cross_entropy(c_fake, y)
+            if self.acgan:                                                # -log p(c | real) [- log p(c | fake)]
+                aux = F.cross_entropy(c_real, y)
+                if self.cfg.loss.aux_fake:
+                    aux = aux + F.cross_entropy(c_fake, y)
                 loss = loss + w * aux
                 logs |= {"loss_aux_D": aux.item(), "acc_real": (c_real.argmax(1) == y).float().mean().item()}
             if self.ada is not None:
