@@ -94,7 +94,7 @@ def test_stacked_mnist_dataset_from_the_embedded_split():
 
 
 MODE_PRESETS = [f"{d}-{v}" for d in ("ring8", "grid25")
-                for v in ("vanilla", "r1", "wgan", "wgan-gp", "hinge-sn", "pacgan2", "best")]
+                for v in ("vanilla", "r1", "wgan", "wgan-gp", "hinge-sn", "pacgan2", "ema", "pacgan2-ema")]
 
 
 @pytest.mark.parametrize("preset", MODE_PRESETS)
