@@ -77,6 +77,18 @@ def test_acgan_discriminator_returns_class_logits_and_trains_them(tmp_path):
     assert logs["loss_aux_D"] > 0 and logs["loss_aux_G"] > 0
 
 
+def test_acgan_class_loss_on_real_images_only(tmp_path):
+    import torch.nn.functional as F
+    from ganforge.objectives.base import Phase
+
+    trainer = Trainer(cfg_for([*VARIANTS["cdcgan-acgan"], "loss.aux_fake=false"]), tmp_path / "run", data=labelled())
+    batch = {"x": trainer.data.x[:16], "y": trainer.data.y[:16]}
+    _, logs = trainer.objective.loss(Phase("D", "D"), batch, 0)
+    with torch.no_grad():                                      # train-mode BN: the same batch gives the same logits
+        by_hand = F.cross_entropy(trainer.nets["D"](batch["x"], batch["y"], aux=True)[1], batch["y"]).item()
+    assert abs(logs["loss_aux_D"] - by_hand) < 1e-5
+
+
 def test_biggan_hierarchical_latent_and_ortho_reg_leave_out_the_shared_embedding():
     G = BigGANGenerator(z_dim=20, channels=1, resolution=32, num_classes=10, width=2, shared_dim=8, sn=False)
     assert G.n_chunks == 4                                     # one chunk for the input layer, one per block
