@@ -349,7 +349,7 @@ def reading(rows: dict, cls: dict | None, floors: dict) -> list[str]:
             f"{acc:.1%} of the time ({'meets' if acc >= 0.95 else 'misses'} the 95% target). "
             + (f"{upper_first(and_list(blind))} were still class-blind at the end of their budget (label share near 0, "
                "accuracy near the 10% of chance: the same digit for every label, see their grids): conditional BN starts class-blind "
-               "and a projection or input-concatenation D gives G a weak class signal early on; these runs "
+               "(zero gains) and a projection D gives G only a weak class signal early on; these runs "
                f"stopped after at most {steps} steps, where the papers train for 10^5. " if blind else "")
             + (f"{upper_first(and_list(zblind))} went the other way (label share near 1): the label decides the "
                "image and z hardly matters, each row of their grids is nearly one image repeated -- little "
