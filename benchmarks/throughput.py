@@ -125,6 +125,8 @@ def step_flops(loop: PlainLoop) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--bf16-steps", type=int, default=None,
+                    help="steps per bf16 round (default --steps); bf16 is emulated and slow on CPUs without AVX-512 BF16/AMX")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default="docs/benchmarks/throughput.md")
@@ -139,26 +141,28 @@ def main() -> None:
         n_plain = sum(p.numel() for m in (plain.G, plain.D) for p in m.parameters())
         n_ours = sum(p.numel() for m in trainer.nets.values() for p in m.parameters())
         assert n_plain == n_ours, (n_plain, n_ours)             # the same architecture
+        steps = args.bf16_steps if bf16 and args.bf16_steps else args.steps
         ours, theirs = [], []
         for _ in range(args.rounds):
-            theirs.append(timed(plain.step, args.steps))
-            ours.append(timed(trainer.train_step, args.steps))
+            theirs.append(timed(plain.step, steps))
+            ours.append(timed(trainer.train_step, steps))
         flops = step_flops(plain)
-        rows.append((precision, statistics.median(ours), statistics.median(theirs), flops))
+        rows.append((precision, steps, statistics.median(ours), statistics.median(theirs), flops))
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
 
     lines = ["# Training throughput: DCGAN 32x32, batch 64", "",
              f"Command: `python benchmarks/throughput.py --steps {args.steps} --rounds {args.rounds}"
+             + (f" --bf16-steps {args.bf16_steps}" if args.bf16_steps else "")
              + (f" --threads {args.threads}" if args.threads else "") + "`", "",
              f"Machine: {describe()}", "",
              "ganforge = `Trainer.train_step()` (Fabric, EMA update, D then G phase, each with its own G forward); "
              "plain = the PyTorch DCGAN tutorial loop (one G forward shared by the D and G updates). Same networks "
-             f"({n_ours:,} parameters), same data. Median of {args.rounds} alternating rounds of {args.steps} steps.", "",
-             "| precision | ganforge img/s | plain loop img/s | ganforge / plain | GFLOP per plain step | achieved (plain) | matmul peak | achieved / peak |",
-             "|---|---|---|---|---|---|---|---|"]
-    for precision, ours, theirs, flops in rows:
+             f"({n_ours:,} parameters), same data. Median of {args.rounds} alternating rounds (steps per round in the table).", "",
+             "| precision | steps/round | ganforge img/s | plain loop img/s | ganforge / plain | GFLOP per plain step | achieved (plain) | matmul peak | achieved / peak |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for precision, steps, ours, theirs, flops in rows:
         achieved = flops * theirs / BATCH
-        lines.append(f"| {precision} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f} | {flops / 1e9:.2f} | "
+        lines.append(f"| {precision} | {steps} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f} | {flops / 1e9:.2f} | "
                      f"{achieved / 1e9:.1f} GFLOP/s | {peaks[precision] / 1e9:.1f} GFLOP/s | {achieved / peaks[precision]:.1%} |")
     lines += ["", "Peak: the best of three timings of ten 2048x2048 matmuls in that dtype. FLOPs counted by "
               "`torch.utils.flop_counter` on one plain step (forward + backward of both networks)."]

@@ -128,6 +128,22 @@ def test_evaluate_streams_and_equals_the_pure_functions(cache, ref_npz, mnist):
                         "coverage", "modes", "class_kl"}
 
 
+def test_reference_is_brought_to_the_generated_size(cache, ref_npz, mnist):
+    """A 32x32 'model' of 28x28 digits is scored against the reference resized to 32x32 the way
+    data.resolution=32 resizes training data: the same images then score FID ~0, while against
+    the reference at its native size the resampling alone makes a large FID."""
+    from ganforge.data.datasets import fit_images
+
+    up = fit_images(to_float(mnist[0][5000:5600]), 32, None)           # the training-data resize
+    sampler = lambda n, s, _it=iter(up.split(200)): next(_it)[:n]      # noqa: E731
+    matched = evaluate(sampler, ref=ref_npz, metrics="fid", n=600, batch_size=200, progress=False)
+    sampler = lambda n, s, _it=iter(up.split(200)): next(_it)[:n]      # noqa: E731
+    native = evaluate(sampler, ref=ref_npz, metrics="fid", n=600, batch_size=200, progress=False,
+                      match_size=False)
+    assert abs(matched["fid"]) < 1e-6 * native["fid"] and native["fid"] > 1.0
+    assert len(list(cache.glob("*.npz"))) == 2                         # one cache entry per size
+
+
 def test_evaluate_conditional_metrics(cache, ref_npz, mnist):
     calls = []
     out = evaluate(mnist_sampler(mnist, calls, labelled=True), ref=ref_npz, metrics=("ifid", "acc"), n=400,

@@ -31,9 +31,11 @@ from ganforge.metrics.sources import is_run_dir
                    "then ~/.cache/ganforge/weights/)")
 @click.option("--kid-subset-size", type=int, default=1000, show_default=True)
 @click.option("--no-cache", is_flag=True, help="Recompute the reference statistics")
+@click.option("--native-ref-size", is_flag=True,
+              help="Do not bring the reference images to the generated images' size first (see docs/metrics.md)")
 @click.option("--quiet", is_flag=True, help="No progress bar")
 def eval_command(source, metrics, n, ref, extractor, seed, batch_size, device, inception_weights,
-                 kid_subset_size, no_cache, quiet):
+                 kid_subset_size, no_cache, native_ref_size, quiet):
     """Evaluate RUN_OR_PATH (a run directory, image folder or .npz) against a reference."""
     run_dir, step, src = None, None, source
     if is_run_dir(source):
@@ -47,7 +49,7 @@ def eval_command(source, metrics, n, ref, extractor, seed, batch_size, device, i
     results = evaluate(src, ref=ref, metrics=metrics, n=n, extractor=extractor, batch_size=batch_size,
                        seed=seed, device=device, progress=not quiet,
                        extractor_weights=inception_weights if extractor == "inception-fid" else None,
-                       kid_subset_size=kid_subset_size, cache=not no_cache)
+                       kid_subset_size=kid_subset_size, cache=not no_cache, match_size=not native_ref_size)
     seconds = time.perf_counter() - t0
     click.echo(f"{source} vs {ref}  ({extractor} features, n={n}, seed={seed}, {seconds:.1f} s)")
     width = max(len(k) for k in results)

@@ -30,7 +30,7 @@ from ganforge.metrics.fid import RunningGaussian, frechet_distance, intra_class_
 from ganforge.metrics.classifier import InceptionScoreAccumulator, class_kl
 from ganforge.metrics.mmd import kid
 from ganforge.metrics.manifold import prdc
-from ganforge.metrics.sources import ImageSource, SamplerSource, is_run_dir, open_images
+from ganforge.metrics.sources import ImageSource, ResizedSource, SamplerSource, is_run_dir, open_images
 from ganforge.registry import Registry
 
 CACHE_FORMAT = "1"     # bump when the cached arrays change meaning
@@ -48,6 +48,7 @@ class Collected:
     inception_score: tuple[float, float] | None = None
     label_accuracy: float | None = None             # classifier agrees with the given label
     has_labels: bool = False
+    image_size: tuple[int, int] | None = None      # (H, W) of the images as they came, before the extractor's resize
     memo: dict = field(default_factory=dict, repr=False)    # results shared between metrics
 
 
@@ -139,10 +140,11 @@ def collect(source: ImageSource, extractor: FeatureExtractor, n: int | None = No
     kept: list[np.ndarray] = []
     isc = InceptionScoreAccumulator(total, is_splits) if total >= is_splits else None
     pred_counts: np.ndarray | None = None
-    correct, labelled, has_logits, seen = 0, 0, None, 0
+    correct, labelled, has_logits, seen, image_size = 0, 0, None, 0, None
     bar = tqdm(total=total, unit="img", desc=desc or source.name, disable=not progress, leave=False)
     try:
         for images, labels in source.batches(total, batch_size):
+            image_size = image_size or (int(images.shape[-2]), int(images.shape[-1]))
             out = extractor(images)
             f = out.features.double().numpy()                                   # [B, D]
             if gauss is None:
@@ -177,7 +179,7 @@ def collect(source: ImageSource, extractor: FeatureExtractor, n: int | None = No
         pred_counts=pred_counts,
         inception_score=isc.result() if (has_logits and isc is not None) else None,
         label_accuracy=correct / labelled if labelled else None,
-        has_labels=labelled > 0 or bool(per_class))
+        has_labels=labelled > 0 or bool(per_class), image_size=image_size)
 
 
 # --- reference cache ------------------------------------------------------------------------------
@@ -217,10 +219,15 @@ def _load(path: Path) -> Collected:
 
 def reference_stats(ref: str | Path | ImageSource, extractor: FeatureExtractor, *, batch_size: int = 250,
                     max_features: int = 10000, classes: bool = False, cache: bool = True,
-                    progress: bool = True) -> Collected:
+                    progress: bool = True, size: tuple[int, int] | None = None) -> Collected:
     """Statistics of a whole reference (every image of it), from the cache when they were computed
-    before for the same content, extractor (weights and preprocessing) and options."""
+    before for the same content, extractor (weights and preprocessing) and options.
+
+    size: (H, W) to bring the reference images to first (`ResizedSource`), as `evaluate` does with
+    the generated images' size; None: as they are."""
     source = ref if isinstance(ref, ImageSource) else open_images(ref)
+    if size is not None:
+        source = ResizedSource(source, size)
     path = None
     if cache and extractor.cache_id is not None:
         content = source.content_hash()
@@ -286,7 +293,7 @@ def evaluate(source, ref: str | Path | ImageSource = "mnist:test",
              extractor: str | FeatureExtractor | torch.nn.Module = "lenet-mnist", batch_size: int = 250,
              seed: int = 0, device: str = "cpu", progress: bool = True, *,
              extractor_weights: str | Path | None = None, kid_subsets: int = 100, kid_subset_size: int = 1000,
-             max_features: int = 10000, cache: bool = True) -> dict[str, float]:
+             max_features: int = 10000, cache: bool = True, match_size: bool = True) -> dict[str, float]:
     """Evaluate `n` generated images against a reference; returns {output name: value}.
 
     source: `sample(n, seed) -> [n, C, H, W] in [-1, 1]` (or `(images, labels)` for intra-class
@@ -297,6 +304,9 @@ def evaluate(source, ref: str | Path | ImageSource = "mnist:test",
     extractor: a registered name, a FeatureExtractor, or any nn.Module (see extractors.py);
         extractor_weights overrides its weight file (inception-fid: pt_inception-2015-12-05-*.pth).
     max_features: feature rows kept per side for KID, precision/recall, density/coverage.
+    match_size: bring the reference images to the generated images' height and width (anti-aliased
+        bilinear, as data.resolution resizes training data) before feature extraction; False: each
+        side as it is, resized only by the extractor.
     Outputs: fid, kid + kid_std, is + is_std, precision + recall, density + coverage, ifid,
     modes + class_kl, acc."""
     names = parse_metrics(metrics)
@@ -314,16 +324,20 @@ def evaluate(source, ref: str | Path | ImageSource = "mnist:test",
         warnings.warn(f"{src.name} holds {src.length} images; evaluating {src.length} instead of {n}", stacklevel=2)
     classes = "classes" in needs
 
+    gen = collect(src, ext, n, batch_size=batch_size, max_features=max_features, classes=classes, seed=seed,
+                  progress=progress, desc=f"generated {src.name}")
+    # the reference goes through the same resampling as the model's training data: brought to the
+    # generated images' size first (a 32x32 model of 28x28 MNIST is compared with the test digits
+    # resized to 32x32), then both sides through the extractor's own resize
     ref_stats = reference_stats(ref, ext, batch_size=batch_size, max_features=max_features,
-                                classes=classes, cache=cache, progress=progress)
+                                classes=classes, cache=cache, progress=progress,
+                                size=gen.image_size if match_size else None)
     if "kid" in names and len(ref_stats.features) < kid_subset_size:
         raise UserError(f"KID: the reference has {len(ref_stats.features)} samples, fewer than the subset size "
                         f"{kid_subset_size}; use a larger reference or lower the KID subset size")
     if "ref_labels" in needs and not ref_stats.class_stats:
         raise UserError(f"{', '.join(m for m in names if 'ref_labels' in METRICS.get(m).needs)} needs a labelled "
                         "reference (a data set split, or an .npz with a 'labels' array)")
-    gen = collect(src, ext, n, batch_size=batch_size, max_features=max_features, classes=classes, seed=seed,
-                  progress=progress, desc=f"generated {src.name}")
     if "logits" in needs and gen.pred_counts is None:
         raise UserError(f"extractor '{ext.name}' gives no class logits; "
                         f"{', '.join(m for m in names if 'logits' in METRICS.get(m).needs)} need a classifier "

@@ -43,6 +43,26 @@ class ImageSource:
         return None
 
 
+class ResizedSource(ImageSource):
+    """Another source's images brought to `size` (H, W) by the anti-aliased bilinear resize that
+    `data.resolution` applies to training data, so a reference goes through the same resampling
+    as the images a model was trained on (and so generates)."""
+
+    def __init__(self, inner: ImageSource, size: tuple[int, int]):
+        self.inner, self.size = inner, (int(size[0]), int(size[1]))
+        self.name, self.length, self.has_labels = inner.name, inner.length, inner.has_labels
+
+    def batches(self, n: int, batch_size: int) -> Iterator[Batch]:
+        from ganforge.metrics.extractors import resize_to
+
+        for images, labels in self.inner.batches(n, batch_size):
+            yield resize_to(images, self.size).clamp_(-1, 1), labels
+
+    def content_hash(self) -> str | None:
+        inner = self.inner.content_hash()
+        return None if inner is None else f"{inner}@{self.size[0]}x{self.size[1]}"
+
+
 # --- arrays ---------------------------------------------------------------------------------------
 def _layout(shape: tuple[int, ...], name: str) -> str:
     """'NHW', 'NCHW' or 'NHWC' for an image array shape; anything else is a UserError."""

@@ -4,10 +4,16 @@ train.strategy), not a rewrite."""
 
 from __future__ import annotations
 
+import os
+
 from ganforge.config import TrainConfig
 from ganforge.errors import UserError
 
 PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
+# lightning_fabric sets PYTORCH_NVML_BASED_CUDA_CHECK=1 on import; then every Adam step asks NVML (a
+# dlopen + init through ctypes) whether CUDA is there, about 1 ms a step. Read the user's own setting
+# before that import so a CPU run can put it back.
+_NVML_CHECK = os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK")
 
 
 def make_fabric(t: TrainConfig):
@@ -22,4 +28,6 @@ def make_fabric(t: TrainConfig):
                     strategy=t.strategy, precision=PRECISIONS[t.precision])
     if t.devices * t.num_nodes > 1:
         fabric.launch()
+    if fabric.device.type == "cpu" and _NVML_CHECK is None:
+        os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
     return fabric
