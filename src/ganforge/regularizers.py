@@ -71,6 +71,18 @@ REGULARIZERS.register("r1", r1_penalty, doc="R1: squared gradient norm on real d
 REGULARIZERS.register("r2", r2_penalty, doc="R2: squared gradient norm on generated data (Mescheder et al. 2018)")
 
 
+def weighted_penalties(D: Callable[..., Tensor], penalties: dict[str, float], *, real: Tensor, fake: Tensor,
+                       y: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+    """sum(weight * penalty) over {name: weight} (names from REGULARIZERS), and each unweighted
+    term for the logs as {'reg_<name>': value}."""
+    total, logs = real.new_zeros(()), {}
+    for name, weight in penalties.items():
+        term = REGULARIZERS.get(name)(D, real=real, fake=fake, y=y)
+        total = total + weight * term
+        logs[f"reg_{name}"] = term.item()
+    return total, logs
+
+
 def weight_matrices(module: nn.Module) -> list[Tensor]:
     """Every trainable weight of rank >= 2 as a matrix [out, in * kh * kw] (biases and norm scales are
     left out, as in BigGAN). Under spectral norm this is the unnormalised `original` weight."""

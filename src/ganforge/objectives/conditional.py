@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from ganforge.augment import AdaController, Augment
 from ganforge.objectives.base import OBJECTIVES, Phase
 from ganforge.objectives.generation import GenerationObjective
-from ganforge.regularizers import REGULARIZERS, orthogonal_penalty
+from ganforge.regularizers import orthogonal_penalty
 
 
 def unwrap(net: nn.Module) -> nn.Module:
@@ -69,14 +69,6 @@ class ConditionalObjective(GenerationObjective):
         if self.acgan:
             return D(x, y, aux=True)
         return D(x, y), None
-
-    def d_penalty(self, D: nn.Module, real: Tensor, fake: Tensor, y: Tensor | None = None):
-        total, logs = real.new_zeros(()), {}
-        for name, weight in self.penalties.items():
-            term = REGULARIZERS.get(name)(D, real=real, fake=fake, y=y)
-            total = total + weight * term
-            logs[f"reg_{name}"] = term.item()
-        return total, logs
 
     def loss(self, phase: Phase, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
         G, D = self.networks["G"], self.networks["D"]

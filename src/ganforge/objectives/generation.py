@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ganforge.losses import LOSSES
 from ganforge.objectives.base import OBJECTIVES, Objective, Phase
-from ganforge.regularizers import REGULARIZERS, clip_weights_, orthogonal_penalty
+from ganforge.regularizers import REGULARIZERS, clip_weights_, orthogonal_penalty, weighted_penalties
 
 
 @OBJECTIVES.register("generation")
@@ -36,14 +36,10 @@ class GenerationObjective(Objective):
             phases.append(Phase("Dreg", "D", interval=self.cfg.loss.reg_interval))
         return phases
 
-    def d_penalty(self, D: nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, float]]:
+    def d_penalty(self, D: nn.Module, real: Tensor, fake: Tensor,
+                  y: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         """Sum of the weighted D penalties on this batch, and each unweighted term for the logs."""
-        total, logs = real.new_zeros(()), {}
-        for name, weight in self.penalties.items():
-            term = REGULARIZERS.get(name)(D, real=real, fake=fake)
-            total = total + weight * term
-            logs[f"reg_{name}"] = term.item()
-        return total, logs
+        return weighted_penalties(D, self.penalties, real=real, fake=fake, y=y)
 
     def noise(self, n: int, device) -> Tensor:
         return torch.randn(n, self.z_dim, device=device)      # the global RNG: saved in checkpoints

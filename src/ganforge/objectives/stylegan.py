@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from ganforge.losses import LOSSES
 from ganforge.objectives.base import OBJECTIVES, Objective, Phase
-from ganforge.regularizers import REGULARIZERS
+from ganforge.regularizers import REGULARIZERS, weighted_penalties
 
 PL_BATCH_SHRINK = 2      # the path-length phase uses batch_size / 2 samples (official default)
 
@@ -81,13 +81,7 @@ class StyleGANObjective(Objective):
 
     def d_penalty(self, real: Tensor, fake: Tensor, y: Tensor | None) -> tuple[Tensor, dict[str, float]]:
         """Sum of the weighted D penalties (R1 and any other set in cfg.loss) and each term for the logs."""
-        D = self.networks["D"]
-        total, logs = real.new_zeros(()), {}
-        for name, weight in self.penalties.items():
-            term = REGULARIZERS.get(name)(D, real=real, fake=fake, y=y)
-            total = total + weight * term
-            logs[f"reg_{name}"] = term.item()
-        return total, logs
+        return weighted_penalties(self.networks["D"], self.penalties, real=real, fake=fake, y=y)
 
     # --- the phases -------------------------------------------------------------------------------
     def loss(self, phase: Phase, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
