@@ -10,9 +10,7 @@ The reference-statistics cache goes to a temporary folder, so every figure is co
 from __future__ import annotations
 
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,11 +21,13 @@ import scipy
 import scipy.linalg
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
+
 from ganforge.data.idx import load_idx_dataset
 from ganforge.metrics import evaluate, frechet_distance, get_extractor, reference_stats
 from ganforge.metrics.extractors import FeatureExtractor
 from ganforge.metrics.inception import FIDInceptionV3
-from ganforge.metrics.sources import open_images
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "benchmarks" / "metrics.md"
@@ -47,13 +47,7 @@ def flush(done: bool) -> None:
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.processor() or "unknown")
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]
-    return (f"{nproc} cores (`nproc`), CPU: {cpu}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-            f"numpy {np.__version__}, scipy {scipy.__version__}, Python {platform.python_version()}; "
-            f"load average at start {load:.1f} (the machine is shared, timings are noisy)")
+    return f"{describe()}; numpy {np.__version__}, scipy {scipy.__version__}"
 
 
 def sqrtm_fid(mu1, s1, mu2, s2) -> float:

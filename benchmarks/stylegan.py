@@ -26,12 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 COMMON = ["train.threads=1", "train.progress=false", "train.tensorboard=false", "train.sample_every=0",
@@ -48,13 +50,7 @@ MODELS = {   # name -> (preset, extra overrides, data set of the test split, ext
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=REPO).stdout.strip()
-    return (f"nproc {os.cpu_count()}, {cpu}, no GPU, Python {platform.python_version()}, torch {torch.__version__}, "
-            f"1 torch thread, ganforge commit {commit}; the cores were shared with other engineers' jobs "
-            f"(load average {os.getloadavg()[0]:.1f} when the report was written), so wall times are not "
-            "comparable, CPU times (time.process_time) are")
+    return describe() + "; wall times depend on the other load on the machine, CPU times (time.process_time) do much less"
 
 
 # --- training -------------------------------------------------------------------------------------

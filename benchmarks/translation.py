@@ -23,12 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {   # name -> (preset, label)
@@ -41,12 +43,7 @@ COMMON = ["train.threads=1", "train.progress=false", "train.tensorboard=false", 
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=REPO).stdout.strip()
-    return (f"nproc {os.cpu_count()}, {cpu}, no GPU, Python {platform.python_version()}, torch {torch.__version__}, "
-            f"1 torch thread, ganforge commit {commit}; the 2 cores were shared with other engineers' jobs "
-            f"(load average {os.getloadavg()[0]:.1f} when the report was written), so wall times are not comparable, CPU times are")
+    return describe() + "; wall times depend on the other load on the machine, CPU times (time.process_time) do much less"
 
 
 def calibrate(preset: str, extra: list[str], steps: int = 4) -> float:
