@@ -74,3 +74,24 @@ def test_unknown_option_and_command_exit_2(tmp_path):
     assert_user_error(run_cli("train", "--frobnicate"), "No such option")
     assert_user_error(run_cli("trian"), "No such command")
     assert_user_error(run_cli("sample", str(tmp_path), "--n", "many"), "many")
+
+
+def test_help_lists_every_command_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ganforge.cli import cli\n"
+            "try:\n    cli.main(['--help'], prog_name='ganforge')\nexcept SystemExit:\n    pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("NO-TORCH")
+    for name in ("train", "sample", "eval", "info", "plot", "presets", "translate", "project"):
+        assert f"\n  {name} " in out
+
+
+def test_lazy_command_help_matches_the_command():
+    from ganforge.cli import LazyGroup, cli
+
+    for name, (_, _, short) in LazyGroup.lazy.items():
+        cmd = cli.get_command(None, name)
+        assert cmd is not None and cmd.help.split("\n")[0].strip() == short

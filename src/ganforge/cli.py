@@ -14,7 +14,37 @@ import click
 from ganforge.errors import UserError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose heavier subcommands are imported when run, not when `ganforge --help` lists them
+    (the metrics module pulls in torch: seconds of start-up for every command otherwise)."""
+
+    lazy = {"eval": ("ganforge.metrics.cli", "eval_command",
+                     "Evaluate RUN_OR_PATH (a run directory, image folder or .npz) against a reference.")}
+
+    def list_commands(self, ctx):
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx, name):
+        if name in self.lazy:
+            import importlib
+
+            module, attr, _ = self.lazy[name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                rows.append((name, click.utils.make_default_short_help(self.lazy[name][2], limit)))
+            elif (cmd := super().get_command(ctx, name)) is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganforge")
 def cli() -> None:
     """ganforge: train, sample and evaluate Generative Adversarial Networks."""
@@ -268,18 +298,6 @@ def project(run, image, out, steps, lr, wplus, feature_weight, label, seed, over
                            feature_weight=feature_weight, label=label, seed=seed)
     click.echo(f"projected {image}: PSNR {result['psnr']:.2f} dB; wrote {result['w']}, {result['reconstruction']}, "
                f"{result['comparison']}")
-
-
-def _add_optional_commands() -> None:
-    """Commands that live beside their subsystem."""
-    try:
-        from ganforge.metrics.cli import eval_command
-    except ImportError:
-        return
-    cli.add_command(eval_command, "eval")
-
-
-_add_optional_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
