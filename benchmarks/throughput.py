@@ -104,9 +104,13 @@ def timed(step, n: int) -> float:
     return n * BATCH / (time.perf_counter() - t0)               # images per second
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 10) -> float:
+def matmul_peak(dtype: torch.dtype, n: int = 2048, seconds: float = 2.0) -> float:
+    """FLOP/s of an n x n matmul in `dtype`: the best of three timings of as many products as fit in
+    about `seconds` (one, where a product is slow: bf16 is emulated on CPUs without AVX-512 BF16 / AMX)."""
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    t0 = time.perf_counter()
     a @ b
+    reps = max(1, int(seconds / max(time.perf_counter() - t0, 1e-6)))
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
@@ -164,7 +168,7 @@ def main() -> None:
         achieved = flops * theirs / BATCH
         lines.append(f"| {precision} | {steps} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f} | {flops / 1e9:.2f} | "
                      f"{achieved / 1e9:.1f} GFLOP/s | {peaks[precision] / 1e9:.1f} GFLOP/s | {achieved / peaks[precision]:.1%} |")
-    lines += ["", "Peak: the best of three timings of ten 2048x2048 matmuls in that dtype. FLOPs counted by "
+    lines += ["", "Peak: the best of three timings of 2048x2048 matmuls in that dtype (as many as fit in about 2 s). FLOPs counted by "
               "`torch.utils.flop_counter` on one plain step (forward + backward of both networks)."]
     text = "\n".join(lines) + "\n"
     print(text)
