@@ -100,6 +100,9 @@ def _sqrt_trace(s1: np.ndarray, s2: np.ndarray) -> tuple[float, float, bool]:
     the eigenvalues of that symmetric matrix (syev, values only). `singular` is True when s1 has
     no Cholesky factor or the product has an eigenvalue at rounding level: the cases pytorch-fid
     answers with an offset."""
+    # LAPACK reads one triangle in column-major order; the transpose of a C-ordered symmetric matrix
+    # is that matrix, already column-major, so scipy copies it straight instead of transposing
+    s1, s2 = (s.T if s.flags.c_contiguous else s for s in (s1, s2))
     try:
         w = scipy.linalg.eigh(s2, s1, type=2, eigvals_only=True, driver="gv", check_finite=False)
     except np.linalg.LinAlgError:                      # s1 is not numerically positive definite
@@ -111,7 +114,8 @@ def _sqrt_trace(s1: np.ndarray, s2: np.ndarray) -> tuple[float, float, bool]:
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = EPS_OFFSET) -> float:
     """Frechet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64.
 
-    mu: [D]; sigma: [D, D] symmetric PSD (symmetrised here, as eigen-solvers read one triangle).
+    mu: [D]; sigma: [D, D] symmetric PSD (the eigen-solver reads the lower triangle, as numpy's
+    eigh does; covariances are symmetric up to rounding, which moves the result by ~1e-15 relative).
     A singular product gets a warning and `eps` on both diagonals inside the square root, as
     pytorch-fid does. Rounding can make eigenvalues of the (PSD) product slightly negative, the
     real-arithmetic counterpart of the tiny imaginary parts `sqrtm` returns: they are clipped to
@@ -128,7 +132,6 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = EPS_OFFSET) -> float
     for name, a in (("mu1", mu1), ("mu2", mu2), ("sigma1", s1), ("sigma2", s2)):
         if not np.isfinite(a).all():
             raise UserError(f"{name} holds NaN or infinite values; recompute the statistics")
-    s1, s2 = (s1 + s1.T) / 2, (s2 + s2.T) / 2
     tr_covmean, w_min, singular = _sqrt_trace(s1, s2)
     if singular:
         warnings.warn(f"FID: singular covariance product; adding {eps} to the diagonal of both "
