@@ -235,7 +235,7 @@ def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: 
         f"FID: {n} samples against the whole test split (10,000 images), in ganforge's LeNet features "
         "(`lenet-mnist` for MNIST models, `lenet-fashion` for Fashion-MNIST; 128-d, images resized to 28x28), "
         "so values are comparable within a data set here, not with published Inception FIDs. "
-        "Floor = the same FID for real training images after the same 28 -> 32 resize.",
+        "The test images are brought to 32x32 by the same resize as the training data before the LeNet sees either side (`evaluate` does this by default, see docs/metrics.md). Floor = the same FID for real training images after the same 28 -> 32 resize.",
         "",
         "| data | model | steps x batch | CPU s (wall s) | params G / D | FID | FID psi=0.7 | PPL W | PPL Z |",
         "|---|---|---|---|---|---|---|---|---|",
