@@ -24,5 +24,5 @@ def describe() -> str:
     except OSError:
         commit = "?"
     return (f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, Python {platform.python_version()}, "
-            f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, ganforge commit {commit}, "
+            f"torch {torch.__version__}, {torch.get_num_threads()} torch thread{'' if torch.get_num_threads() == 1 else 's'}, ganforge commit {commit}, "
             f"load average {os.getloadavg()[0]:.1f} when written")
