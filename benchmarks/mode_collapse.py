@@ -195,7 +195,7 @@ def load_results() -> list[dict]:
         return []
     for line in RESULTS.read_text().splitlines():
         rec = json.loads(line)
-        latest[(rec["preset"], rec["seed"], tuple(rec.get("overrides", [])))] = rec
+        latest[(rec["bench"], rec["preset"], rec["seed"], tuple(rec.get("overrides", [])))] = rec
     return list(latest.values())
 
 
@@ -203,8 +203,8 @@ def table_2d(recs: list[dict], bench: str, k: int) -> str:
     from ganforge.config import PRESETS
 
     groups: dict = {}
-    for r in recs:
-        if r["bench"] == bench and not r.get("overrides"):
+    for r in recs:                             # presets renamed or removed since a record was made are left out
+        if r["bench"] == bench and not r.get("overrides") and (r["preset"] == "real data" or r["preset"] in PRESETS):
             groups.setdefault(r["preset"], []).append(r)
     rows = ["| preset | what | seeds | modes (of %d) | %% high quality | reverse KL | CPU s / seed |" % k,
             "|---|---|---|---|---|---|---|"]
