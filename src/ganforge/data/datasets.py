@@ -53,8 +53,9 @@ def uint8_to_float(images: np.ndarray | Tensor) -> Tensor:
     return x.float().div_(127.5).sub_(1.0)
 
 
-def fit_images(x: Tensor, resolution: int | None, channels: int | None) -> Tensor:
-    """Resize [N, C, H, W] images to `resolution` (bilinear, antialiased) and convert channels."""
+def fit_images(x: Tensor, resolution: int | tuple[int, int] | None, channels: int | None) -> Tensor:
+    """Resize [N, C, H, W] images to `resolution` (a side, or (H, W); bilinear, antialiased) and
+    convert channels. The one resize of training data, and of a reference compared with a model."""
     if channels is not None and channels != x.shape[1]:
         if channels == 3 and x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1).contiguous()
@@ -62,10 +63,11 @@ def fit_images(x: Tensor, resolution: int | None, channels: int | None) -> Tenso
             x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])   # ITU-R 601 luma
         else:
             raise UserError(f"data.channels={channels}: cannot convert {x.shape[1]}-channel images; use 1 or 3")
-    if resolution is not None and x.shape[-1] != resolution:
+    size = (resolution, resolution) if isinstance(resolution, int) else resolution
+    if size is not None and tuple(x.shape[-2:]) != tuple(size):
         out = []
         for chunk in x.split(4096):
-            out.append(F.interpolate(chunk, size=(resolution, resolution), mode="bilinear",
+            out.append(F.interpolate(chunk, size=tuple(size), mode="bilinear",
                                      align_corners=False, antialias=True).clamp_(-1, 1))
         x = torch.cat(out)
     return x

@@ -77,13 +77,9 @@ def to_channels(x: Tensor, channels: int) -> Tensor:
 
 
 def resize(x: Tensor, size: int, antialias: bool) -> Tensor:
-    return resize_to(x, (size, size), antialias)
-
-
-def resize_to(x: Tensor, size: tuple[int, int], antialias: bool = True) -> Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
+    if x.shape[-2:] == (size, size):
         return x
-    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=antialias)
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=antialias)
 
 
 # --- extractors ------------------------------------------------------------------------------------

@@ -324,20 +324,22 @@ def evaluate(source, ref: str | Path | ImageSource = "mnist:test",
         warnings.warn(f"{src.name} holds {src.length} images; evaluating {src.length} instead of {n}", stacklevel=2)
     classes = "classes" in needs
 
+    # the reference's checks come before sampling, from its source: the rows it keeps and its labels
+    ref_src = ref if isinstance(ref, ImageSource) else open_images(ref)
+    if "kid" in names and min(ref_src.length, max_features) < kid_subset_size:
+        raise UserError(f"KID: the reference has {min(ref_src.length, max_features)} samples, fewer than the subset "
+                        f"size {kid_subset_size}; use a larger reference or lower the KID subset size")
+    if "ref_labels" in needs and not ref_src.has_labels:
+        raise UserError(f"{', '.join(m for m in names if 'ref_labels' in METRICS.get(m).needs)} needs a labelled "
+                        "reference (a data set split, or an .npz with a 'labels' array)")
     gen = collect(src, ext, n, batch_size=batch_size, max_features=max_features, classes=classes, seed=seed,
                   progress=progress, desc=f"generated {src.name}")
     # the reference goes through the same resampling as the model's training data: brought to the
     # generated images' size first (a 32x32 model of 28x28 MNIST is compared with the test digits
     # resized to 32x32), then both sides through the extractor's own resize
-    ref_stats = reference_stats(ref, ext, batch_size=batch_size, max_features=max_features,
+    ref_stats = reference_stats(ref_src, ext, batch_size=batch_size, max_features=max_features,
                                 classes=classes, cache=cache, progress=progress,
                                 size=gen.image_size if match_size else None)
-    if "kid" in names and len(ref_stats.features) < kid_subset_size:
-        raise UserError(f"KID: the reference has {len(ref_stats.features)} samples, fewer than the subset size "
-                        f"{kid_subset_size}; use a larger reference or lower the KID subset size")
-    if "ref_labels" in needs and not ref_stats.class_stats:
-        raise UserError(f"{', '.join(m for m in names if 'ref_labels' in METRICS.get(m).needs)} needs a labelled "
-                        "reference (a data set split, or an .npz with a 'labels' array)")
     if "logits" in needs and gen.pred_counts is None:
         raise UserError(f"extractor '{ext.name}' gives no class logits; "
                         f"{', '.join(m for m in names if 'logits' in METRICS.get(m).needs)} need a classifier "

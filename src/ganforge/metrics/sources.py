@@ -53,10 +53,10 @@ class ResizedSource(ImageSource):
         self.name, self.length, self.has_labels = inner.name, inner.length, inner.has_labels
 
     def batches(self, n: int, batch_size: int) -> Iterator[Batch]:
-        from ganforge.metrics.extractors import resize_to
+        from ganforge.data.datasets import fit_images
 
         for images, labels in self.inner.batches(n, batch_size):
-            yield resize_to(images, self.size).clamp_(-1, 1), labels
+            yield fit_images(images, self.size, None), labels
 
     def content_hash(self) -> str | None:
         inner = self.inner.content_hash()
