@@ -238,13 +238,19 @@ PRESETS.register("sngan-mnist", {
 # --- mode-collapse benchmarks (issue 4): what benchmarks/mode_collapse.py trains, one preset per row.
 # 2-D rows share the MLPs of ring8-gan / grid25-gan (3 x 128, z in R^2, batch 256) and about the same
 # CPU budget: 4,000 G steps, or 1,500 for the n_critic = 5 critics.
-def _mix(data: str, steps: int = 4000, **over) -> dict:
-    base = {"data": {"name": data}, "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
-            "loss": {"name": "nonsaturating"}, "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
-            "train": {"steps": steps, "batch_size": 256, "ema": None, "sample_every": 1000}}
+def _with(base: dict, steps: int, **over: dict) -> dict:
+    """A copy of a preset dict with train.steps set and each section of `over` merged into its own."""
+    out = {section: dict(values) for section, values in base.items()}
+    out["train"]["steps"] = steps
     for section, values in over.items():
-        base[section] = {**base.get(section, {}), **values}
-    return base
+        out[section] = {**out.get(section, {}), **values}
+    return out
+
+
+def _mix(data: str, steps: int = 4000, **over: dict) -> dict:
+    return _with({"data": {"name": data}, "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
+                  "loss": {"name": "nonsaturating"}, "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
+                  "train": {"batch_size": 256, "ema": None, "sample_every": 1000}}, steps, **over)
 
 
 _WGAN_OPT = {"name": "rmsprop", "lr": 5e-5}
@@ -272,6 +278,22 @@ _STACKED = {"data": {"name": "stacked-mnist", "num_points": 50_000},
 PRESETS.register("stacked-mnist-dcgan", _STACKED, doc="DCGAN (widths 32) on Stacked MNIST, 1,000 modes")
 PRESETS.register("stacked-mnist-pacgan2", {**_STACKED, "model": {**_STACKED["model"], "pack": 2}},
                  doc="PacDCGAN2 (Lin et al. 2018): the same DCGAN, D judges packs of 2")
+
+
+def _stacked(steps: int = 5000, **over: dict) -> dict:
+    return _with(_STACKED, steps, **over)
+
+
+# the critics trained 5 times per G step get 1,500 G steps: about the CPU time of the others' 5,000
+PRESETS.register("stacked-mnist-r1", _stacked(loss={"r1": 0.1}), doc="the DCGAN + R1 (gamma 0.1)")
+PRESETS.register("stacked-mnist-wgan", _stacked(1500, loss={"name": "wasserstein", "clip": 0.01},
+                                                g_optim=_WGAN_OPT, d_optim=_WGAN_OPT, train={"d_steps": 5}),
+                 doc="WGAN on the DCGAN: clipping 0.01, RMSprop 5e-5, n_critic 5")
+PRESETS.register("stacked-mnist-wgan-gp", _stacked(1500, model={"d_norm": "none"}, loss={"name": "wasserstein", "gp": 10.0},
+                                                   g_optim=_GP_OPT, d_optim=_GP_OPT, train={"d_steps": 5}),
+                 doc="WGAN-GP on the DCGAN (no BatchNorm in D): lambda 10, Adam 1e-4 (0, 0.9), n_critic 5")
+PRESETS.register("stacked-mnist-hinge-sn", _stacked(model={"d_norm": "none", "d_sn": True}, loss={"name": "hinge"}),
+                 doc="hinge loss + spectral norm in D (no BatchNorm in D)")
 
 
 # --- class-conditional generation, BigGAN, augmentation for small data (issue 5) -------------------
