@@ -55,14 +55,14 @@ def seeds(spec: str) -> list[int]:
 
 
 # --- one run -----------------------------------------------------------------------------------------
-def evaluate_points(model, preset: str, seed: int, n: int = 2500) -> dict:
+def evaluate_points(model, preset: str, seed: int, picture: bool, n: int = 2500) -> dict:
     from ganforge.data.datasets import MIXTURES
     from ganforge.modes import mixture_scores
 
     mix = MIXTURES[model.config.data.name]()
     x = model.sample(n, seed=seed)
     scores = mixture_scores(x, mix.modes, mix.sigma)
-    if seed == 0:                                              # one picture per preset
+    if picture:
         from ganforge.training.logging import scatter
 
         IMG.mkdir(parents=True, exist_ok=True)
@@ -79,13 +79,13 @@ def stacked_classifier():
     return lambda grey: ext(grey).logits
 
 
-def evaluate_stacked(model, preset: str, seed: int, n: int = 26_000) -> dict:
+def evaluate_stacked(model, preset: str, seed: int, picture: bool, n: int = 26_000) -> dict:
     from ganforge.modes import classify_channels, stacked_mnist_scores, stacked_mode_ids
 
     x = model.sample(n, seed=seed, batch_size=500)            # [n, 3, 28, 28]
     digits = classify_channels(x, stacked_classifier())
     scores = stacked_mnist_scores(digits)
-    if seed == 0:
+    if picture:
         save_histogram(stacked_mode_ids(digits), IMG / f"{preset}.png", preset)
         from ganforge.training.logging import save_samples
 
@@ -128,7 +128,8 @@ def run_one(preset: str, seed: int, extra: list[str], eval_only: bool = False) -
     cpu, wall = json.loads(timing.read_text()).values()
     model = ganforge.load(run_dir)
     kind = "stacked" if cfg.data.name == "stacked-mnist" else cfg.data.name
-    scores = (evaluate_stacked if kind == "stacked" else evaluate_points)(model, preset, seed)
+    picture = seed == 0 and not extra                          # one picture per preset, never from an experiment
+    scores = (evaluate_stacked if kind == "stacked" else evaluate_points)(model, preset, seed, picture)
     return {"bench": kind, "preset": preset, "seed": seed, "overrides": extra, **scores,
             "cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "steps": cfg.train.steps,
             "ema": cfg.train.ema is not None, "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
@@ -227,6 +228,29 @@ def table_2d(recs: list[dict], bench: str, k: int) -> str:
     return "\n".join(rows)
 
 
+def table_tried(recs: list[dict]) -> str:
+    """2-D runs with --set overrides (the experiments behind "what was tried"), each beside its preset's
+    own runs on the same seeds."""
+    from ganforge.config import PRESETS
+
+    base = {(r["preset"], r["seed"], r.get("steps")): r for r in recs if not r.get("overrides")}
+    groups: dict = {}
+    for r in recs:
+        if r["bench"] != "stacked" and r.get("overrides") and r["preset"] in PRESETS:
+            groups.setdefault((r["preset"], tuple(r["overrides"]), r["steps"]), []).append(r)
+    rows = ["| preset | overrides | steps | seeds | modes | % high quality | CPU s / seed | the preset alone on the "
+            "same seeds and steps: modes, % HQ |", "|---|---|---|---|---|---|---|---|"]
+    for (preset, over, steps), rs in sorted(groups.items()):
+        rs.sort(key=lambda r: r["seed"])
+        same = [base[(preset, r["seed"], steps)] for r in rs if (preset, r["seed"], steps) in base]
+        ref = (f"{mean_se([b['modes'] for b in same], '.1f')}, {mean_se([100 * b['hq'] for b in same], '.1f')}"
+               if len(same) == len(rs) else "—")
+        rows.append(f"| `{preset}` | `{' '.join(over)}` | {steps} | {','.join(str(r['seed']) for r in rs)} | "
+                    f"{mean_se([r['modes'] for r in rs], '.1f')} | {mean_se([100 * r['hq'] for r in rs], '.1f')} | "
+                    f"{statistics.fmean(r['cpu_s'] for r in rs):.0f} | {ref} |")
+    return "\n".join(rows)
+
+
 def table_stacked(recs: list[dict]) -> str:
     from ganforge.config import PRESETS
 
@@ -260,6 +284,7 @@ def cmd_report(args) -> None:
     text = replace_block(text, "grid25", table_2d(recs, "grid25", 25))
     text = replace_block(text, "ring8", table_2d(recs, "ring8", 8))
     text = replace_block(text, "stacked", table_stacked(recs))
+    text = replace_block(text, "tried", table_tried(recs))
     DOC.write_text(text)
     print(text)
 
