@@ -13,6 +13,13 @@ SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same global RNG state, so no result depends on which tests ran before."""
+    torch.manual_seed(0)
+    yield
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not (SHARED_DATA / "mnist").is_dir():
