@@ -209,7 +209,7 @@ def table_2d(recs: list[dict], bench: str, k: int) -> str:
             groups.setdefault(r["preset"], []).append(r)
     rows = ["| preset | what | seeds | modes (of %d) | %% high quality | reverse KL | CPU s / seed |" % k,
             "|---|---|---|---|---|---|---|"]
-    order = ["real data", "vanilla", "pacgan2", "r1", "hinge-sn", "wgan", "wgan-gp", "ema", "pacgan2-ema"]
+    order = ["real data", "vanilla", "pacgan2", "r1", "hinge-sn", "wgan", "wgan-gp", "ema", "pacgan2-ema", "r1-ema"]
 
     def rank(preset: str) -> int:                     # rows in `order`, by the preset's suffix
         suffix = preset.removeprefix(f"{bench}-")

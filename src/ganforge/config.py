@@ -271,6 +271,8 @@ for _d in ("ring8", "grid25"):
                      doc="GAN + EMA of G (decay 0.99), 9,000 steps (under 2 CPU-minutes)")
     PRESETS.register(f"{_d}-pacgan2-ema", _mix(_d, 9000, model={"pack": 2}, train={"ema": 0.99}),
                      doc="PacGAN2 + EMA of G (decay 0.99), 9,000 steps")
+    PRESETS.register(f"{_d}-r1-ema", _mix(_d, 9000, loss={"r1": 0.1, "reg_interval": 4}, train={"ema": 0.99}),
+                     doc="GAN + R1 (gamma 0.1, lazy: every 4 steps) + EMA of G (decay 0.99), 9,000 steps")
 # Stacked MNIST: a small DCGAN (widths 32), 50,000 stacks drawn once (470 MB as float32)
 _STACKED = {"data": {"name": "stacked-mnist", "num_points": 50_000},
             "model": {"family": "dcgan", "z_dim": 100, "g_width": 32, "d_width": 32},
