@@ -146,7 +146,7 @@ def cmd_run(args) -> None:
             rec = run_one(preset, seed, args.set or [], args.eval_only)
             with open(RESULTS, "a") as f:
                 f.write(json.dumps(rec) + "\n")
-            shown = {k: rec[k] for k in ("modes", "hq", "reverse_kl", "kl", "cpu_s", "wall_s") if k in rec}
+            shown = {k: rec[k] for k in ("modes", "hq", "reverse_kl", "kl", "kl_digits", "cpu_s", "wall_s") if k in rec}
             print(preset, seed, shown, flush=True)
 
 
@@ -254,16 +254,19 @@ def table_tried(recs: list[dict]) -> str:
 def table_stacked(recs: list[dict]) -> str:
     from ganforge.config import PRESETS
 
-    rows = ["| preset | what | seed | steps | modes (of 1000) | KL | CPU min |", "|---|---|---|---|---|---|---|"]
+    rows = ["| preset | what | seed | steps | modes (of 1000) | KL | of which digit frequencies | CPU min |",
+            "|---|---|---|---|---|---|---|---|"]
     for r in sorted((r for r in recs if r["bench"] == "stacked"),
                     key=lambda r: (r["preset"] != "real data", r["preset"], r["seed"])):
         over = f" `{' '.join(r['overrides'])}`" if r.get("overrides") else ""
+        digits = f"{r['kl_digits']:.3f}" if "kl_digits" in r else "—"      # records from before it was measured
         if r["preset"] == "real data":
             rows.append(f"| real data | 26,000 stacks of MNIST test digits (classifier accuracy on whole stacks "
-                        f"{100 * r['accuracy']:.1f} %) | — | — | {r['modes']:.0f} | {r['kl']:.3f} | — |")
+                        f"{100 * r['accuracy']:.1f} %) | — | — | {r['modes']:.0f} | {r['kl']:.3f} | {digits} | — |")
             continue
         rows.append(f"| `{r['preset']}`{over} | {PRESETS.doc(r['preset']) if r['preset'] in PRESETS else ''} | "
-                    f"{r['seed']} | {r['steps']} | {r['modes']:.0f} | {r['kl']:.3f} | {r['cpu_s'] / 60:.1f} |")
+                    f"{r['seed']} | {r['steps']} | {r['modes']:.0f} | {r['kl']:.3f} | {digits} | "
+                    f"{r['cpu_s'] / 60:.1f} |")
     return "\n".join(rows)
 
 

@@ -52,8 +52,13 @@ def test_stacked_mode_ids_and_scores():
     every = torch.stack([torch.arange(1000) // 100, torch.arange(1000) // 10 % 10, torch.arange(1000) % 10], 1)
     s = stacked_mnist_scores(every.repeat(3, 1))
     assert s["modes"] == 1000 and s["kl"] == pytest.approx(0.0, abs=1e-12)
+    assert s["kl_digits"] == pytest.approx(0.0, abs=1e-12)
     s = stacked_mnist_scores(torch.tensor([[4, 5, 6]] * 10))
     assert s["modes"] == 1 and s["kl"] == pytest.approx(math.log(1000))
+    assert s["kl_digits"] == pytest.approx(math.log(1000))           # all of it is in the digit frequencies
+    s = stacked_mnist_scores(torch.arange(10).repeat(3, 1).T)         # (i, i, i): every digit equally often,
+    assert s["modes"] == 10 and s["kl"] == pytest.approx(math.log(100))   # but the channels always agree
+    assert s["kl_digits"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_classify_channels_reads_each_channel_in_order():
