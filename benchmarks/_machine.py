@@ -7,22 +7,25 @@ import platform
 import subprocess
 
 
-def describe() -> str:
-    import torch
-
-    cpu = "unknown CPU"
+def cpu_name() -> str:
+    """The processor's model name from /proc/cpuinfo ("unknown CPU" where there is none)."""
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return "unknown CPU"
+
+
+def describe() -> str:
+    import torch
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
         commit = "?"
-    return (f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, Python {platform.python_version()}, "
+    return (f"{os.cpu_count()} CPU cores ({cpu_name()}), {gpu}, Python {platform.python_version()}, "
             f"torch {torch.__version__}, {torch.get_num_threads()} torch thread{'' if torch.get_num_threads() == 1 else 's'}, ganforge commit {commit}, "
             f"load average {os.getloadavg()[0]:.1f} when written")

@@ -32,6 +32,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import cpu_name  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "mode_collapse.jsonl"
 DOC = ROOT / "docs" / "benchmarks" / "mode_collapse.md"
@@ -42,8 +45,8 @@ FAST = ["train.threads=1", "train.progress=false", "train.tensorboard=false", "t
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    return f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__}, Python {platform.python_version()}"
+    """The machine in each record: no commit or load, so records of one machine group together in the report."""
+    return f"{os.cpu_count()} cores ({cpu_name()}), torch {torch.__version__}, Python {platform.python_version()}"
 
 
 def seeds(spec: str) -> list[int]:
@@ -170,8 +173,9 @@ def cmd_reference(args) -> None:
     recs.append({"bench": "stacked", "preset": "real data", "seed": 0, "steps": 0, "cpu_s": 0.0,
                  **stacked_mnist_scores(digits), "accuracy": float((digits[:, 0] * 100 + digits[:, 1] * 10
                                                                     + digits[:, 2] == data.y).float().mean())})
+    stamp = {"overrides": [], "cpu_s": 0.0, "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
     for rec in recs:
-        rec.update({"overrides": [], "cpu_s": 0.0, "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")})
+        rec.update(stamp)
     with open(RESULTS, "a") as f:
         for rec in recs:
             f.write(json.dumps(rec) + "\n")
