@@ -143,7 +143,7 @@ def biggan_discriminator(channels: int, resolution: int, num_classes: int, width
     return ConditionalDiscriminator(trunk, c_in, num_classes, "projection", sn=sn, init="ortho")
 
 
-@register_family("biggan", objective="conditional")
+@register_family("biggan", objective="conditional", conditional=True)
 def build_biggan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """BigGAN (Brock et al. 2019): shared embedding, hierarchical z, conditional BN, attention, SN; 32 or 64 px"""
     check_conditional("biggan", cfg, shape, num_classes)

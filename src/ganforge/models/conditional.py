@@ -204,7 +204,7 @@ def check_conditional(family: str, cfg: ModelConfig, shape: tuple[int, ...], num
                         f"the {family} family needs model.pack=1")
 
 
-@register_family("cdcgan", objective="conditional")
+@register_family("cdcgan", objective="conditional", conditional=True)
 def build_cdcgan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """Class-conditional DCGAN: CGAN / AC-GAN / projection D (model.cond_d), concat or conditional BN in G"""
     check_conditional("cdcgan", cfg, shape, num_classes)
@@ -220,7 +220,7 @@ def build_cdcgan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0)
                                           sn=bool(cfg.d_sn), init="dcgan")}
 
 
-@register_family("cresnet", objective="conditional")
+@register_family("cresnet", objective="conditional", conditional=True)
 def build_cresnet(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """Class-conditional SNGAN ResNet: projection D and conditional BN (Miyato & Koyama 2018) by default"""
     check_conditional("cresnet", cfg, shape, num_classes)

@@ -66,7 +66,8 @@ class ResnetGenerator(nn.Module):
         return self.net(x)                                           # [N, out_channels, size, size]
 
 
-@register_family("cyclegan", objective="cyclegan")
+@register_family("cyclegan", objective="cyclegan", directions={"AtoB": "G", "BtoA": "F"},
+                 truncation=None)
 def build_cyclegan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """CycleGAN (Zhu et al. 2017): ResNet G: A->B and F: B->A, PatchGAN D_A and D_B; unpaired data"""
     c_a, size = image_shape(shape, "cyclegan")

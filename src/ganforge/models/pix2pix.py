@@ -134,7 +134,7 @@ def image_shape(shape: tuple[int, ...], family: str) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-@register_family("pix2pix", objective="pix2pix")
+@register_family("pix2pix", objective="pix2pix", directions={"AtoB": "G"}, truncation=None)
 def build_pix2pix(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """pix2pix (Isola et al. 2017): U-Net G, PatchGAN D on (input, output) pairs; paired data"""
     c_a, size = image_shape(shape, "pix2pix")

@@ -363,7 +363,8 @@ class StyleDiscriminator(nn.Module):
         return (out * e).sum(1) / math.sqrt(out.shape[1])
 
 
-@register_family("stylegan", objective="stylegan")
+@register_family("stylegan", objective="stylegan", truncation="w", styles=True,
+                 conditional=lambda m: m.style_conditional)
 def build_stylegan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """StyleGAN2 (Karras et al. 2020): mapping network, modulated convs, noise, skip G, residual D"""
     if len(shape) != 3 or shape[1] != shape[2]:

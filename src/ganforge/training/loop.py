@@ -24,6 +24,7 @@ from ganforge.config import Config, OptimConfig, from_dict, save_config
 from ganforge.data import BatchStream, Data, build_dataset
 from ganforge.errors import UserError
 from ganforge.models import MODELS
+from ganforge.models.registry import build_networks
 from ganforge.objectives import OBJECTIVES, Objective
 from ganforge.training.checkpoint import load_latest, save_checkpoint
 from ganforge.training.ema import EMA
@@ -40,10 +41,6 @@ def make_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
     if cfg.name == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.beta1, weight_decay=cfg.weight_decay, foreach=True)
-
-
-def build_networks(cfg: Config, data_shape: tuple[int, ...], num_classes: int) -> dict[str, nn.Module]:
-    return MODELS.get(cfg.model.family).build(cfg.model, data_shape, num_classes)
 
 
 def build_objective(cfg: Config, networks: dict[str, nn.Module]) -> Objective:
