@@ -45,6 +45,19 @@ def assert_user_error(proc, *fragments: str) -> None:
         assert frag in lines[0], (frag, lines[0])
 
 
-TINY = ["model.z_dim=16", "model.g_width=8", "model.d_width=8", "model.hidden=32", "model.depth=2",
+# tiny settings for the DCGAN-backed presets (quickstart, the conditional families); `tiny_model` for any family
+TINY = ["model.z_dim=16", "model.g_width=8", "model.d_width=8",
         "train.batch_size=16", "train.progress=false", "train.tensorboard=false", "train.threads=1",
         "train.log_every=1", "train.sample_every=0", "data.split=test", "data.limit=64"]
+
+
+def tiny_model(family: str) -> list[str]:
+    """The model.* overrides that make any registered family tiny: the size keys its config has."""
+    import dataclasses
+
+    from ganforge.models import MODELS
+
+    sizes = {"z_dim": 16, "g_width": 8, "d_width": 8, "hidden": 32, "depth": 2, "w_dim": 16, "mapping_layers": 2,
+             "style_max_channels": 16, "resnet_blocks": 1}
+    fields = {f.name for f in dataclasses.fields(MODELS.get(family).config)}
+    return [f"model.family={family}", *[f"model.{k}={v}" for k, v in sizes.items() if k in fields]]

@@ -11,7 +11,7 @@ from ganforge.config import load_config
 from ganforge.data import Data
 from ganforge.errors import UserError
 from ganforge.models.biggan import BigGANGenerator
-from ganforge.objectives.conditional import ortho_target
+from ganforge.objectives.adversarial import ortho_target
 from ganforge.regularizers import orthogonal_penalty
 from ganforge.synth import class_grid, interpolation, slerp, truncated_normal, write_synthetic
 from ganforge.training.loop import Trainer, build_networks, train
@@ -79,11 +79,11 @@ def test_acgan_discriminator_returns_class_logits_and_trains_them(tmp_path):
 
 def test_acgan_class_loss_on_real_images_only(tmp_path):
     import torch.nn.functional as F
-    from ganforge.objectives.base import Phase
+    from ganforge.objectives import StepState
 
     trainer = Trainer(cfg_for([*VARIANTS["cdcgan-acgan"], "loss.aux_fake=false"]), tmp_path / "run", data=labelled())
     batch = {"x": trainer.data.x[:16], "y": trainer.data.y[:16]}
-    _, logs = trainer.objective.loss(Phase("D", "D"), batch, 0)
+    _, logs = trainer.objective.d_step(batch, StepState(0))
     with torch.no_grad():                                      # train-mode BN: the same batch gives the same logits
         by_hand = F.cross_entropy(trainer.nets["D"](batch["x"], batch["y"], aux=True)[1], batch["y"]).item()
     assert abs(logs["loss_aux_D"] - by_hand) < 1e-5

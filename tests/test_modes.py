@@ -96,26 +96,3 @@ def test_stacked_mnist_dataset_from_the_embedded_split():
     assert data.x.min() >= -1 and data.x.max() <= 1 and int(data.y.max()) < 1000
     with pytest.raises(UserError, match="data.channels"):
         build_dataset(load_config(None, ["data.name=stacked-mnist", "data.split=test", "data.channels=1"]).data)
-
-
-MODE_PRESETS = [f"{d}-{v}" for d in ("ring8", "grid25")
-                for v in ("vanilla", "r1", "wgan", "wgan-gp", "hinge-sn", "pacgan2", "ema", "pacgan2-ema")]
-
-
-@pytest.mark.parametrize("preset", MODE_PRESETS)
-def test_benchmark_presets_take_a_step(preset, tmp_path):
-    from ganforge.config import load_config
-    from ganforge.training.loop import Trainer
-
-    cfg = load_config(preset, ["train.steps=1", "train.batch_size=16", "data.num_points=64", "model.hidden=8",
-                               "train.progress=false", "train.tensorboard=false", "train.threads=1"])
-    logs = Trainer(cfg, tmp_path / "run").train_step()
-    assert all(math.isfinite(v) for v in logs.values()), logs
-
-
-def test_stacked_presets_resolve():
-    from ganforge.config import load_config
-
-    for name, pack in (("stacked-mnist-dcgan", 1), ("stacked-mnist-pacgan2", 2)):
-        cfg = load_config(name)
-        assert cfg.data.name == "stacked-mnist" and cfg.model.family == "dcgan" and cfg.model.pack == pack

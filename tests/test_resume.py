@@ -6,7 +6,7 @@ from safetensors.torch import load_file
 
 from ganforge.training.checkpoint import load_latest
 
-from conftest import TINY, run_cli
+from conftest import TINY, run_cli, tiny_model
 
 
 def _tensors(run):
@@ -14,12 +14,13 @@ def _tensors(run):
     return load_file(str(ckpt / "model.safetensors")), load_file(str(ckpt / "optim.safetensors"))
 
 
-@pytest.mark.parametrize("family, extra", [
-    ("dcgan", ["train.d_steps=2"]),                 # BatchNorm buffers, EMA, 2 D steps per G step
-    ("mlp", ["train.ema=none", "loss.name=minimax"]),
+@pytest.mark.parametrize("preset, family, extra", [
+    ("quickstart", "dcgan", ["train.d_steps=2"]),   # BatchNorm buffers, EMA, 2 D steps per G step
+    ("gan-mnist", "mlp", ["train.ema=none", "loss.name=minimax"]),
 ])
-def test_resume_is_exact(tmp_path, family, extra):
-    common = ["quickstart", *TINY, f"model.family={family}", "data.resolution=32", "train.ckpt_every=0", *extra]
+def test_resume_is_exact(tmp_path, preset, family, extra):
+    shared = [o for o in TINY if not o.startswith("model.")]
+    common = [preset, *shared, *tiny_model(family), "data.resolution=32", "train.ckpt_every=0", *extra]
     full = run_cli("train", *common, "train.steps=7", "--out", str(tmp_path / "full"))
     assert full.returncode == 0, full.stderr
     part = run_cli("train", *common, "train.steps=3", "--out", str(tmp_path / "part"))

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganforge.config import Config, from_dict
+from ganforge.config import Config, from_saved
 from ganforge.errors import UserError
 from ganforge.training.checkpoint import Checkpoint, load_latest
 from ganforge.training.loop import build_networks
@@ -18,7 +18,7 @@ from ganforge.training.loop import build_networks
 class GanModel:
     def __init__(self, ckpt: Checkpoint, device: str = "cpu"):
         self.checkpoint = ckpt
-        self.config: Config = from_dict(ckpt.config)
+        self.config: Config = from_saved(ckpt.config)
         self.step = ckpt.step
         st = ckpt.state
         self.data_shape = tuple(st["data_shape"])

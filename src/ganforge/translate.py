@@ -28,10 +28,8 @@ MAX_GRID_ROWS = 64            # the comparison grid shows at most this many exam
 def directions(model) -> dict[str, str]:
     """Direction -> network name for a loaded model's family ({} for noise -> image families)."""
     from ganforge.models import MODELS
-    from ganforge.objectives import OBJECTIVES
 
-    objective = OBJECTIVES.get(MODELS.get(model.config.model.family).objective)
-    return dict(getattr(objective, "directions", {}))
+    return dict(MODELS.get(model.config.model.family).directions)
 
 
 def translator(model, direction: str) -> nn.Module:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganforge.config import DataConfig
+from ganforge.config.schema import DataConfig
 from ganforge.data.idx import SOURCES, load_idx_dataset
 from ganforge.errors import UserError
 from ganforge.registry import Registry

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
-from ganforge.config import DataConfig
+from ganforge.config.schema import DataConfig
 from ganforge.data.datasets import DATASETS, Data, fit_images, uint8_to_float
 from ganforge.data.folders import list_images, load_image_folder
 from ganforge.data.idx import SOURCES, load_idx_dataset

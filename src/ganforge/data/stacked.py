@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.config import DataConfig
+from ganforge.config.schema import DataConfig
 from ganforge.data.datasets import DATASETS, Data, fit_images, uint8_to_float
 from ganforge.data.idx import load_idx_dataset
 from ganforge.errors import UserError

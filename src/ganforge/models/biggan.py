@@ -23,15 +23,40 @@ Channels, as multiples of model.g_width / model.d_width (BigGAN-PyTorch's ch):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.config import ModelConfig
+from ganforge.config.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.conditional import CondGBlock, ConditionalDiscriminator, SumPool, check_conditional
-from ganforge.models.layers import spectral_norm_all
+from ganforge.models.layers import SpectralNormOptions, spectral_norm_all
 from ganforge.models.registry import register_family
+from ganforge.objectives.conditional import ConditionalObjective
+
+
+@dataclass
+class BigGANConfig(SpectralNormOptions, ModelConfig):
+    family: str = "biggan"
+    z_dim: int = 100                  # split into chunks: one for the input layer, one per G block (hierarchical z)
+    g_width: int = 64                 # channel multiplier of G (BigGAN's ch)
+    d_width: int = 64                 # channel multiplier of D
+    embed_dim: int = 32               # the shared class embedding (Brock 2019: 128)
+    attention: int | None = None      # feature resolution of the self-attention block in G and D; None: half the image size; 0: none
+    d_sn: bool = True                 # spectral norm on D (and G with g_sn), as in BigGAN
+
+    @property
+    def conditional(self) -> bool:
+        return True
+
+    def validate(self, cfg) -> None:
+        if self.embed_dim < 1:
+            raise UserError(f"model.embed_dim={self.embed_dim}: must be >= 1, for example 128")
+        if self.attention is not None and self.attention < 0:
+            raise UserError(f"model.attention={self.attention}: a feature resolution such as 16, 0 for none, "
+                            "or none for the default")
 from ganforge.models.resnet import DBlock
 
 # resolution -> (G channel multiples: input of block 1, then each block's output; D blocks' outputs
@@ -143,16 +168,13 @@ def biggan_discriminator(channels: int, resolution: int, num_classes: int, width
     return ConditionalDiscriminator(trunk, c_in, num_classes, "projection", sn=sn, init="ortho")
 
 
-@register_family("biggan", objective="conditional", conditional=True)
-def build_biggan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@register_family("biggan", BigGANConfig, ConditionalObjective)
+def build_biggan(cfg: BigGANConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """BigGAN (Brock et al. 2019): shared embedding, hierarchical z, conditional BN, attention, SN; 32 or 64 px"""
-    check_conditional("biggan", cfg, shape, num_classes)
+    check_conditional("biggan", shape, num_classes)
     c, res = shape[0], shape[1]
     if res not in ARCH:
         raise UserError(f"the biggan family supports 32 and 64 pixels, not {res}; set data.resolution=32 or 64")
-    if cfg.cond_g != "cbn" or cfg.cond_d != "projection":
-        raise UserError("BigGAN conditions G through conditional BN and D through projection; "
-                        "leave model.cond_g=cbn and model.cond_d=projection")
     at = attention_resolution(res, cfg.attention)
     g_sizes = [4 * 2 ** (i + 1) for i in range(len(ARCH[res][0]) - 1)]
     d_sizes = [res // 2 ** (i + 1) for i, d in enumerate(ARCH[res][2]) if d]
@@ -160,7 +182,6 @@ def build_biggan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0)
         valid = sorted(set(g_sizes) & set(d_sizes))
         raise UserError(f"model.attention={at}: at {res} px attention can sit at {', '.join(map(str, valid))} "
                         "pixels (or 0 for none)")
-    d_sn = True if cfg.d_sn is None else cfg.d_sn
     return {"G": BigGANGenerator(cfg.z_dim, c, res, num_classes, cfg.g_width, cfg.embed_dim, cfg.attention,
                                  sn=cfg.g_sn),
-            "D": biggan_discriminator(c, res, num_classes, cfg.d_width, cfg.attention, sn=d_sn)}
+            "D": biggan_discriminator(c, res, num_classes, cfg.d_width, cfg.attention, sn=cfg.d_sn)}

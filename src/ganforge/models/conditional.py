@@ -21,16 +21,71 @@ pool ([N, ch]). The training step (incl. AC-GAN's class loss) lives in objective
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganforge.config import ModelConfig
+from ganforge.config.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ganforge.models.layers import ConditionalBatchNorm2d, norm2d, spectral_norm_all
+from ganforge.models.layers import (ConditionalBatchNorm2d, MinibatchStdOptions, SpectralNormOptions, check_norms,
+                                    norm2d, spectral_norm_all)
 from ganforge.models.registry import register_family
+from ganforge.objectives.conditional import ConditionalObjective
+
+
+@dataclass
+class ConditioningOptions:
+    """How G and D take the class label (both conditional backbones)."""
+    cond_g: str = "cbn"               # G takes y through cbn (conditional BatchNorm) | concat (embedding joined to z)
+    cond_d: str = "projection"        # D takes y through projection (Miyato & Koyama 2018) | concat (embedding maps joined to the image) | acgan (auxiliary classifier, Odena et al. 2017)
+    embed_dim: int = 32               # label embedding size for concat conditioning
+
+    @property
+    def conditional(self) -> bool:
+        return True
+
+    def check_conditioning(self) -> None:
+        if self.cond_g not in ("cbn", "concat"):
+            raise UserError(f"model.cond_g={self.cond_g!r}: choose cbn (conditional BatchNorm) or concat")
+        if self.cond_d not in ("projection", "concat", "acgan"):
+            raise UserError(f"model.cond_d={self.cond_d!r}: choose projection, concat or acgan")
+        if self.embed_dim < 1:
+            raise UserError(f"model.embed_dim={self.embed_dim}: must be >= 1, for example 32")
+
+
+@dataclass
+class CondDCGANConfig(ConditioningOptions, MinibatchStdOptions, SpectralNormOptions, ModelConfig):
+    family: str = "cdcgan"
+    z_dim: int = 100
+    g_width: int = 64                 # DCGAN widths (models/dcgan.py)
+    d_width: int = 64
+    g_norm: str = "batch"             # batch | instance | none; cond_g=cbn needs batch
+    d_norm: str = "batch"
+
+    def validate(self, cfg) -> None:
+        check_norms(self, "g_norm", "d_norm")
+        self.check_conditioning()
+        self.check_mbstd()
+        if self.cond_g == "cbn" and self.g_norm != "batch":
+            raise UserError(f"model.cond_g=cbn makes G's BatchNorms conditional, but model.g_norm={self.g_norm}; "
+                            "set model.g_norm=batch or model.cond_g=concat")
+
+
+@dataclass
+class CondResNetConfig(ConditioningOptions, MinibatchStdOptions, SpectralNormOptions, ModelConfig):
+    family: str = "cresnet"
+    z_dim: int = 100
+    g_width: int = 64                 # ResNet widths (models/resnet.py): 4 * g_width in G, 2 * d_width in D
+    d_width: int = 64
+    d_sn: bool = True                 # on, as in SNGAN
+
+    def validate(self, cfg) -> None:
+        self.check_conditioning()
+        self.check_mbstd()
 from ganforge.models.resnet import GBlock, ResNetDiscriminator, resnet_plan
 from ganforge.models.resnet import _init as resnet_init     # SNGAN's Xavier init, shared with the backbone
 
@@ -193,42 +248,35 @@ def resnet_trunk(channels: int, resolution: int, width: int, mbstd: int) -> tupl
 
 
 # --- families ---------------------------------------------------------------------------------------
-def check_conditional(family: str, cfg: ModelConfig, shape: tuple[int, ...], num_classes: int) -> None:
+def check_conditional(family: str, shape: tuple[int, ...], num_classes: int) -> None:
     if len(shape) != 3 or shape[1] != shape[2]:
         raise UserError(f"the {family} family needs square images [C, H, W], got data of shape {list(shape)}")
     if num_classes < 2:
         raise UserError(f"the {family} family is class-conditional and needs labelled data with at least 2 "
                         f"classes (this data set has {num_classes}); use an unconditional family such as dcgan")
-    if cfg.pack > 1:
-        raise UserError(f"model.pack={cfg.pack}: PacGAN packing mixes samples of different labels; "
-                        f"the {family} family needs model.pack=1")
 
 
-@register_family("cdcgan", objective="conditional", conditional=True)
-def build_cdcgan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@register_family("cdcgan", CondDCGANConfig, ConditionalObjective)
+def build_cdcgan(cfg: CondDCGANConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """Class-conditional DCGAN: CGAN / AC-GAN / projection D (model.cond_d), concat or conditional BN in G"""
-    check_conditional("cdcgan", cfg, shape, num_classes)
-    if cfg.cond_g == "cbn" and cfg.g_norm != "batch":
-        raise UserError(f"model.cond_g=cbn makes G's BatchNorms conditional, but model.g_norm={cfg.g_norm}; "
-                        "set model.g_norm=batch or model.cond_g=concat")
+    check_conditional("cdcgan", shape, num_classes)
     c, res = shape[0], shape[1]
     extra = cfg.embed_dim if cfg.cond_d == "concat" else 0
     trunk, feat = dcgan_trunk(c + extra, res, cfg.d_width, cfg.d_norm, cfg.mbstd)
     return {"G": CondDCGANGenerator(cfg.z_dim, c, res, num_classes, cfg.g_width, cfg.g_norm, cfg.cond_g,
                                     cfg.embed_dim, sn=cfg.g_sn),
             "D": ConditionalDiscriminator(trunk, feat, num_classes, cfg.cond_d, cfg.embed_dim,
-                                          sn=bool(cfg.d_sn), init="dcgan")}
+                                          sn=cfg.d_sn, init="dcgan")}
 
 
-@register_family("cresnet", objective="conditional", conditional=True)
-def build_cresnet(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@register_family("cresnet", CondResNetConfig, ConditionalObjective)
+def build_cresnet(cfg: CondResNetConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """Class-conditional SNGAN ResNet: projection D and conditional BN (Miyato & Koyama 2018) by default"""
-    check_conditional("cresnet", cfg, shape, num_classes)
+    check_conditional("cresnet", shape, num_classes)
     c, res = shape[0], shape[1]
     extra = cfg.embed_dim if cfg.cond_d == "concat" else 0
     trunk, feat = resnet_trunk(c + extra, res, 2 * cfg.d_width, cfg.mbstd)
-    d_sn = True if cfg.d_sn is None else cfg.d_sn                                     # on, as in SNGAN
     return {"G": CondResNetGenerator(cfg.z_dim, c, res, num_classes, 4 * cfg.g_width, cfg.cond_g,
                                      cfg.embed_dim, sn=cfg.g_sn),
-            "D": ConditionalDiscriminator(trunk, feat, num_classes, cfg.cond_d, cfg.embed_dim, sn=d_sn,
+            "D": ConditionalDiscriminator(trunk, feat, num_classes, cfg.cond_d, cfg.embed_dim, sn=cfg.d_sn,
                                           init="xavier")}

@@ -8,13 +8,26 @@ two transposed convs up, a 7x7 conv and Tanh, with reflection padding against bo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import Tensor, nn
 
-from ganforge.config import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.layers import dcgan_init, norm2d
-from ganforge.models.pix2pix import PatchDiscriminator, check_patch_size, image_shape
-from ganforge.models.registry import register_family
+from ganforge.models.pix2pix import PatchDiscriminator, TranslationConfig, check_patch_size, image_shape
+from ganforge.models.registry import paired_example, register_family
+from ganforge.objectives.translation import CycleGANObjective
+
+
+@dataclass
+class CycleGANConfig(TranslationConfig):
+    family: str = "cyclegan"
+    resnet_blocks: int = 9            # residual blocks of each generator (Zhu et al. 2017: 6 at 128 px, 9 at 256)
+
+    def validate(self, cfg) -> None:
+        super().validate(cfg)
+        if self.resnet_blocks < 0:
+            raise UserError(f"model.resnet_blocks={self.resnet_blocks}: must be >= 0")
 
 
 class ResidualBlock(nn.Module):
@@ -66,9 +79,9 @@ class ResnetGenerator(nn.Module):
         return self.net(x)                                           # [N, out_channels, size, size]
 
 
-@register_family("cyclegan", objective="cyclegan", directions={"AtoB": "G", "BtoA": "F"},
-                 truncation=None)
-def build_cyclegan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@register_family("cyclegan", CycleGANConfig, CycleGANObjective, directions={"AtoB": "G", "BtoA": "F"},
+                 truncation=None, example_data=paired_example)
+def build_cyclegan(cfg: CycleGANConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """CycleGAN (Zhu et al. 2017): ResNet G: A->B and F: B->A, PatchGAN D_A and D_B; unpaired data"""
     c_a, size = image_shape(shape, "cyclegan")
     c_b = cfg.out_channels or c_a

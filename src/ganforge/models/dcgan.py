@@ -3,12 +3,30 @@ ReLU in G and LeakyReLU(0.2) in D, N(0, 0.02) init. Resolution 28 (a 7x7 base), 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import Tensor, nn
 
-from ganforge.config import ModelConfig
+from ganforge.config.schema import ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.layers import MinibatchStdDev, Pack, dcgan_init, norm2d, spectral_norm_all
+from ganforge.models.layers import (MinibatchStdDev, MinibatchStdOptions, Pack, PackingOptions, SpectralNormOptions,
+                                    check_norms, dcgan_init, norm2d, spectral_norm_all)
 from ganforge.models.registry import register_family
+
+
+@dataclass
+class DCGANConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, ModelConfig):
+    family: str = "dcgan"
+    z_dim: int = 100
+    g_width: int = 64                 # channels of G's last hidden layer (doubling per layer up)
+    d_width: int = 64                 # channels of D's first layer (doubling per layer down)
+    g_norm: str = "batch"             # G normalisation: batch | instance | none
+    d_norm: str = "batch"             # D normalisation: batch | instance | none (none for WGAN-GP critics)
+
+    def validate(self, cfg) -> None:
+        check_norms(self, "g_norm", "d_norm")
+        self.check_pack(cfg)
+        self.check_mbstd()
 
 
 def dcgan_plan(resolution: int) -> tuple[int, int]:
@@ -65,12 +83,12 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).flatten()                     # [N] logits ([N / pack] with PacGAN packing)
 
 
-@register_family("dcgan")
-def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@register_family("dcgan", DCGANConfig)
+def build_dcgan(cfg: DCGANConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """DCGAN (Radford et al. 2016): transposed-conv G, strided-conv D; 28, 32 or 64 pixels"""
     if len(shape) != 3 or shape[1] != shape[2]:
         raise UserError(f"DCGAN needs square images [C, H, W], got data of shape {list(shape)}")
     c, res = shape[0], shape[1]
     return {"G": DCGANGenerator(cfg.z_dim, c, res, cfg.g_width, cfg.g_norm, sn=cfg.g_sn),
-            "D": DCGANDiscriminator(c, res, cfg.d_width, cfg.d_norm, sn=bool(cfg.d_sn), pack=cfg.pack,
+            "D": DCGANDiscriminator(c, res, cfg.d_width, cfg.d_norm, sn=cfg.d_sn, pack=cfg.pack,
                                     mbstd=cfg.mbstd)}

@@ -2,8 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
+
+from ganforge.errors import UserError
+
+NORMS = ("batch", "instance", "none")
+
+
+# --- option groups several families' configs share (dataclass mixins; each family lists its own) --------
+def check_norms(cfg_model, *keys: str) -> None:
+    for key in keys:
+        if getattr(cfg_model, key) not in NORMS:
+            raise UserError(f"model.{key}={getattr(cfg_model, key)!r}: choose {', '.join(NORMS)}")
+
+
+@dataclass
+class SpectralNormOptions:
+    d_sn: bool = False                # spectral norm on D's layers (Miyato 2018)
+    g_sn: bool = False                # spectral norm on G's layers too (SAGAN, Zhang et al. 2019)
+
+
+@dataclass
+class PackingOptions:
+    pack: int = 1                     # PacGAN (Lin et al. 2018): D judges packs of m samples; 1: off
+
+    def check_pack(self, cfg) -> None:
+        if self.pack < 1 or cfg.train.batch_size % self.pack:
+            raise UserError(f"model.pack={self.pack}: must be >= 1 and divide train.batch_size={cfg.train.batch_size}")
+
+
+@dataclass
+class MinibatchStdOptions:
+    mbstd: int = 0                    # minibatch-stddev group size in D (Karras et al. 2018); 0: off
+
+    def check_mbstd(self) -> None:
+        if self.mbstd < 0 or self.mbstd == 1:
+            raise UserError(f"model.mbstd={self.mbstd}: a group size >= 2 such as 4, or 0 to turn it off")
 
 
 def norm2d(kind: str, channels: int) -> nn.Module:

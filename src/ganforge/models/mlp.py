@@ -4,13 +4,29 @@ for 2-D points."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
-from ganforge.config import ModelConfig
-from ganforge.models.layers import MinibatchStdDev, Pack, spectral_norm_all
+from ganforge.config.schema import ModelConfig
+from ganforge.errors import UserError
+from ganforge.models.layers import (MinibatchStdDev, MinibatchStdOptions, Pack, PackingOptions, SpectralNormOptions,
+                                    spectral_norm_all)
 from ganforge.models.registry import register_family
+
+
+@dataclass
+class MLPConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, ModelConfig):
+    family: str = "mlp"
+    z_dim: int = 100
+    hidden: int = 512                 # hidden units per layer
+    depth: int = 3                    # hidden layers
+
+    def validate(self, cfg) -> None:
+        if self.hidden < 1 or self.depth < 1:
+            raise UserError(f"model.hidden={self.hidden}, model.depth={self.depth}: both must be >= 1")
+        self.check_pack(cfg)
+        self.check_mbstd()
 
 
 class MLPGenerator(nn.Module):
@@ -54,10 +70,10 @@ class MLPDiscriminator(nn.Module):
         return self.net(x.flatten(1)).squeeze(1)        # [N] logits ([N / pack] with PacGAN packing)
 
 
-@register_family("mlp")
-def build_mlp(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@register_family("mlp", MLPConfig)
+def build_mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """Vanilla GAN: MLP G and D (Goodfellow et al. 2014), images or 2-D points"""
     images = len(shape) == 3
     return {"G": MLPGenerator(cfg.z_dim, shape, cfg.hidden, cfg.depth, images, sn=cfg.g_sn),
-            "D": MLPDiscriminator(shape, cfg.hidden, cfg.depth, sn=bool(cfg.d_sn), pack=cfg.pack,
+            "D": MLPDiscriminator(shape, cfg.hidden, cfg.depth, sn=cfg.d_sn, pack=cfg.pack,
                                   mbstd=cfg.mbstd)}

@@ -9,13 +9,49 @@ Networks: G(a) -> b, images [N, C, H, W] in [-1, 1]; D(b, cond=a) -> patch logit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
-from ganforge.config import ModelConfig
+from ganforge.config.schema import ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.layers import dcgan_init, norm2d
-from ganforge.models.registry import register_family
+from ganforge.models.layers import check_norms, dcgan_init, norm2d
+from ganforge.models.registry import paired_example, register_family
+from ganforge.objectives.translation import Pix2PixObjective
+
+
+@dataclass
+class TranslationConfig(ModelConfig):
+    """What pix2pix and CycleGAN share: widths, norms, domain B's channels, the PatchGAN's depth."""
+    g_width: int = 64                 # channels of G's first layer
+    d_width: int = 64                 # channels of the PatchGAN's first layer
+    g_norm: str = "batch"             # batch | instance | none
+    d_norm: str = "batch"
+    out_channels: int | None = None   # channels of domain B; None: the same as domain A
+    d_layers: int = 3                 # PatchGAN strided conv layers (3: a 70x70 receptive field)
+
+    def validate(self, cfg) -> None:
+        check_norms(self, "g_norm", "d_norm")
+        if self.out_channels is not None and self.out_channels not in (1, 3):
+            raise UserError(f"model.out_channels={self.out_channels}: choose 1 or 3, or none for the input's channels")
+        if not 1 <= self.d_layers <= 6:
+            raise UserError(f"model.d_layers={self.d_layers}: must be 1 to 6")
+
+
+@dataclass
+class Pix2PixConfig(TranslationConfig):
+    family: str = "pix2pix"
+    unet_depth: int | None = None     # U-Net down-samplings; None: halve while even, at most 8 (5 at 32 px, 8 at 256)
+    dropout: float = 0.5              # dropout in the U-Net's 3 up-blocks below the bottleneck, its only noise
+
+    def validate(self, cfg) -> None:
+        super().validate(cfg)
+        if self.unet_depth is not None and not 1 <= self.unet_depth <= 8:
+            raise UserError(f"model.unet_depth={self.unet_depth}: choose 1 to 8 down-samplings, or none for the "
+                            "deepest that fits")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserError(f"model.dropout={self.dropout}: a probability in [0, 1)")
 
 
 def default_unet_depth(size: int) -> int:
@@ -134,8 +170,9 @@ def image_shape(shape: tuple[int, ...], family: str) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-@register_family("pix2pix", objective="pix2pix", directions={"AtoB": "G"}, truncation=None)
-def build_pix2pix(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@register_family("pix2pix", Pix2PixConfig, Pix2PixObjective, directions={"AtoB": "G"}, truncation=None,
+                 example_data=paired_example)
+def build_pix2pix(cfg: Pix2PixConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """pix2pix (Isola et al. 2017): U-Net G, PatchGAN D on (input, output) pairs; paired data"""
     c_a, size = image_shape(shape, "pix2pix")
     c_b = cfg.out_channels or c_a

@@ -1,31 +1,54 @@
-"""The model-family registry. A family is one registered object: its name, its networks' builder,
-the objective that trains them, and what it can do (its capabilities), so that the API, the CLI and
-the inference layer ask the family instead of branching on its name."""
+"""The model-family registry. A family is one registered object: its name, its config dataclass (the
+`model` section, with `validate()`), its networks' builder, the objective class that trains them,
+and what it can do (its capabilities), so that the config loader, the API, the CLI and the
+inference layer ask the family instead of branching on its name.
+
+    @register_family("dcgan", DCGANConfig)                  # objective: the shared adversarial one
+    def build_dcgan(cfg: DCGANConfig, shape, num_classes=0) -> {"G": ..., "D": ...}
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
+from ganforge.config.schema import ModelConfig
+from ganforge.objectives.adversarial import AdversarialObjective
+from ganforge.objectives.base import Objective
 from ganforge.registry import Registry
+
+
+def image_example(shape: tuple[int, ...], n: int = 32, seed: int = 0) -> dict[str, Tensor]:
+    """Example data for the contract test: images [n, *shape] in [-1, 1] and 10 balanced-ish labels."""
+    gen = torch.Generator().manual_seed(seed)
+    return {"x": torch.rand(n, *shape, generator=gen) * 2 - 1, "y": torch.randint(0, 10, (n,), generator=gen)}
+
+
+def paired_example(shape: tuple[int, ...], n: int = 32, seed: int = 0) -> dict[str, Tensor]:
+    """Two-domain example data (A in x, B in x_b) for translation families."""
+    out = image_example(shape, n, seed)
+    out["x_b"] = torch.rand(n, *shape, generator=torch.Generator().manual_seed(seed + 1)) * 2 - 1
+    return out
 
 
 @dataclass(frozen=True)
 class Family:
     name: str
-    build: Callable[..., dict[str, nn.Module]]   # build(cfg.model, shape, num_classes) -> {"G": ..., "D": ...}
-    objective: Any = "generation"                # the objective that trains the networks
+    config: type[ModelConfig]                     # the `model` section: the family's options and validate()
+    build: Callable[..., dict[str, nn.Module]]    # build(cfg.model, shape, num_classes) -> {"G": ..., "D": ...}
+    objective: type[Objective] = AdversarialObjective   # trains the networks; its Loss is the `loss` section
     directions: Mapping[str, str] = field(default_factory=dict)   # translation: direction -> network ({}: G maps noise)
-    truncation: str | None = "z"                 # where the truncation trick works: "z" (|z_i| <= psi), "w" (StyleGAN), None
-    styles: bool = False                         # per-layer styles: style mixing and projection into W
-    conditional: bool | Callable[[Any], bool] = False   # G takes class labels; a callable reads cfg.model
+    truncation: str | None = "z"                  # where the truncation trick works: "z" (|z_i| <= psi), "w" (StyleGAN), None
+    styles: bool = False                          # per-layer styles: style mixing and projection into W
+    example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example   # for the contract test
     doc: str = ""
 
-    def is_conditional(self, model_cfg) -> bool:
+    def is_conditional(self, model_cfg: ModelConfig) -> bool:
         """Whether G takes class labels under this model config."""
-        return bool(self.conditional(model_cfg) if callable(self.conditional) else self.conditional)
+        return bool(model_cfg.conditional)
 
     @property
     def translates(self) -> bool:
@@ -36,11 +59,13 @@ MODELS: Registry[Family] = Registry("model family")
 FAMILIES = MODELS
 
 
-def register_family(name: str, objective: Any = "generation", **capabilities):
-    """Decorator: `@register_family("dcgan")` over a builder function registers it as a family."""
+def register_family(name: str, config: type[ModelConfig], objective: type[Objective] = AdversarialObjective,
+                    **capabilities):
+    """Decorator: `@register_family("dcgan", DCGANConfig)` over a builder function registers the family."""
     def add(build):
-        MODELS.register(name, Family(name=name, build=build, objective=objective, doc=(build.__doc__ or "").strip(),
-                                     **capabilities), doc=build.__doc__ or "")
+        doc = (build.__doc__ or "").strip()
+        MODELS.register(name, Family(name=name, config=config, build=build, objective=objective, doc=doc,
+                                     **capabilities), doc=doc)
         return build
     return add
 

@@ -13,14 +13,31 @@ size that halves down to a base of 4 to 7 pixels: 32 and 64 (base 4), 28 (base 7
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.config import ModelConfig
+from ganforge.config.schema import ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.layers import MinibatchStdDev, Pack, norm2d, spectral_norm_all
+from ganforge.models.layers import (MinibatchStdDev, MinibatchStdOptions, Pack, PackingOptions, SpectralNormOptions,
+                                    check_norms, norm2d, spectral_norm_all)
 from ganforge.models.registry import register_family
+
+
+@dataclass
+class ResNetConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, ModelConfig):
+    family: str = "resnet"
+    z_dim: int = 100
+    g_width: int = 64                 # G's blocks have 4 * g_width channels (SNGAN: 256)
+    d_width: int = 64                 # D's blocks have 2 * d_width channels (SNGAN: 128)
+    g_norm: str = "batch"             # G normalisation: batch | instance | none (D has none, as in SNGAN)
+    d_sn: bool = True                 # spectral norm on D's layers: on, as in SNGAN
+
+    def validate(self, cfg) -> None:
+        check_norms(self, "g_norm")
+        self.check_pack(cfg)
+        self.check_mbstd()
 
 
 def resnet_plan(resolution: int) -> tuple[int, int]:
@@ -135,12 +152,11 @@ class ResNetDiscriminator(nn.Module):
         return self.linear(h).squeeze(1)                  # [N] logits ([N / pack] with PacGAN packing)
 
 
-@register_family("resnet")
-def build_resnet(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@register_family("resnet", ResNetConfig)
+def build_resnet(cfg: ResNetConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """SNGAN-style ResNet G and D with spectral norm (Miyato et al. 2018); 32x32 and similar"""
     if len(shape) != 3 or shape[1] != shape[2]:
         raise UserError(f"the resnet family needs square images [C, H, W], got data of shape {list(shape)}")
     c, res = shape[0], shape[1]
-    d_sn = True if cfg.d_sn is None else cfg.d_sn        # the family's default: spectral norm on
     return {"G": ResNetGenerator(cfg.z_dim, c, res, 4 * cfg.g_width, cfg.g_norm, sn=cfg.g_sn),
-            "D": ResNetDiscriminator(c, res, 2 * cfg.d_width, sn=d_sn, pack=cfg.pack, mbstd=cfg.mbstd)}
+            "D": ResNetDiscriminator(c, res, 2 * cfg.d_width, sn=cfg.d_sn, pack=cfg.pack, mbstd=cfg.mbstd)}

@@ -25,15 +25,17 @@ How G and D are *trained* (style mixing, lazy R1, path length) is in `ganforge.o
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.config import ModelConfig
+from ganforge.config.schema import ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.layers import MinibatchStdDev
+from ganforge.models.layers import MinibatchStdDev, MinibatchStdOptions
 from ganforge.models.registry import register_family
+from ganforge.objectives.stylegan import StyleGANObjective
 
 LRELU_GAIN = math.sqrt(2.0)     # keeps activations' second moment through lrelu(0.2) (StyleGAN's def_gain)
 
@@ -363,9 +365,38 @@ class StyleDiscriminator(nn.Module):
         return (out * e).sum(1) / math.sqrt(out.shape[1])
 
 
-@register_family("stylegan", objective="stylegan", truncation="w", styles=True,
-                 conditional=lambda m: m.style_conditional)
-def build_stylegan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
+@dataclass
+class StyleGANConfig(MinibatchStdOptions, ModelConfig):
+    family: str = "stylegan"
+    z_dim: int = 100
+    w_dim: int = 128                  # size of the intermediate latent w (Karras et al. 2020: 512)
+    mapping_layers: int = 8           # depth of the mapping MLP z -> w (Karras et al. 2019: 8)
+    mapping_lr_mul: float = 0.01      # learning-rate multiplier of the mapping network (Karras et al. 2019: 0.01)
+    g_width: int = 64                 # channels at full resolution, doubling per halving up to style_max_channels
+    d_width: int = 64
+    style_max_channels: int = 128     # cap on channels per resolution (paper: 512)
+    style_conditional: bool = False   # class-conditional (label embedding joined to z in the mapping network, projection D)
+    mbstd: int = 4                    # minibatch-stddev group size in D (StyleGAN2: 4); 0: off
+
+    @property
+    def conditional(self) -> bool:
+        return self.style_conditional
+
+    def validate(self, cfg) -> None:
+        if self.w_dim < 1 or self.mapping_layers < 0 or self.mapping_lr_mul <= 0 or self.style_max_channels < 1:
+            raise UserError(f"model.w_dim={self.w_dim}, mapping_layers={self.mapping_layers}, "
+                            f"mapping_lr_mul={self.mapping_lr_mul}, style_max_channels={self.style_max_channels}: "
+                            "need w_dim >= 1, mapping_layers >= 0, mapping_lr_mul > 0 and style_max_channels >= 1")
+        self.check_mbstd()
+
+    @classmethod
+    def from_legacy(cls, values: dict) -> dict:
+        """Configs saved before this dataclass existed wrote mbstd 0 for the default group of 4."""
+        return {**values, "mbstd": values.get("mbstd") or 4}
+
+
+@register_family("stylegan", StyleGANConfig, StyleGANObjective, truncation="w", styles=True)
+def build_stylegan(cfg: StyleGANConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """StyleGAN2 (Karras et al. 2020): mapping network, modulated convs, noise, skip G, residual D"""
     if len(shape) != 3 or shape[1] != shape[2]:
         raise UserError(f"StyleGAN needs square images [C, H, W], got data of shape {list(shape)}")
@@ -375,4 +406,4 @@ def build_stylegan(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 
         raise UserError("model.style_conditional=true needs a labelled data set (at least 2 classes)")
     return {"G": StyleGenerator(cfg.z_dim, cfg.w_dim, c, res, cfg.g_width, cfg.style_max_channels,
                                 cfg.mapping_layers, cfg.mapping_lr_mul, classes),
-            "D": StyleDiscriminator(c, res, cfg.d_width, cfg.style_max_channels, cfg.mbstd or 4, classes)}
+            "D": StyleDiscriminator(c, res, cfg.d_width, cfg.style_max_channels, cfg.mbstd, classes)}

@@ -1,11 +1,19 @@
-"""What a training step computes, per kind of task. The loop asks an objective for its phases
-(a schedule as data) and, for each phase due, for one scalar loss. `OBJECTIVES[name](cfg, networks)`
-builds one; a model family names the objective that trains it."""
+"""What a training step computes, per kind of task. A family names the objective class that trains
+it; the loop asks the objective for its optimisers and its phases (a schedule as data, each phase
+bound to the method computing its loss) and runs them.
 
-from ganforge.objectives.base import OBJECTIVES, Objective, Phase
-from ganforge.objectives import generation as _generation  # noqa: F401  (registers "generation")
-from ganforge.objectives import translation as _translation  # noqa: F401  (registers "pix2pix", "cyclegan")
-from ganforge.objectives import conditional as _conditional  # noqa: F401  (registers "conditional")
-from ganforge.objectives import stylegan as _stylegan  # noqa: F401  (registers "stylegan")
+    AdversarialObjective   the shared adversarial step of every noise -> image family
+    ConditionalObjective   + class labels, AC-GAN's class loss
+    StyleGANObjective      + style mixing, path-length regularisation
+    Pix2PixObjective, CycleGANObjective   + L1 / cycle and identity terms, G phase before D phase
+"""
 
-__all__ = ["OBJECTIVES", "Objective", "Phase"]
+from ganforge.objectives.adversarial import AdversarialLoss, AdversarialObjective, PenaltyLoss, Verdict
+from ganforge.objectives.base import Objective, OptimizerSpec, Phase, StepState
+from ganforge.objectives.conditional import ConditionalLoss, ConditionalObjective
+from ganforge.objectives.stylegan import StyleGANLoss, StyleGANObjective
+from ganforge.objectives.translation import CycleGANLoss, CycleGANObjective, Pix2PixLoss, Pix2PixObjective
+
+__all__ = ["AdversarialLoss", "AdversarialObjective", "ConditionalLoss", "ConditionalObjective", "CycleGANLoss",
+           "CycleGANObjective", "Objective", "OptimizerSpec", "PenaltyLoss", "Phase", "Pix2PixLoss", "Pix2PixObjective",
+           "StepState", "StyleGANLoss", "StyleGANObjective", "Verdict"]

@@ -1,44 +1,77 @@
+"""What every objective offers the loop. The loop asks an objective for its optimisers (which
+networks each steps, which config section it reads) and its phases (the schedule as data, each
+phase bound to the method that computes its loss), and runs them; it knows nothing of GANs."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
-from ganforge.registry import Registry
+from ganforge.config.schema import OBJECTIVE_TRAIN_KEYS, LossConfig
+from ganforge.errors import UserError
+
+
+@dataclass
+class StepState:
+    """What one training step's phases share: the step number and `carry`, the values a phase leaves
+    for a later phase of the same step (translation's D phase reads the G phase's fakes). The loop
+    makes a new one for every step, so nothing passes between steps or into a checkpoint."""
+    step: int
+    carry: dict[str, Tensor] = field(default_factory=dict)
+
+
+LossFn = Callable[[dict[str, Tensor], StepState], tuple[Tensor, dict[str, float]]]
 
 
 @dataclass(frozen=True)
 class Phase:
-    """One entry of the training schedule (as in stylegan2-ada's Gmain/Dmain/Dreg phases)."""
-    name: str               # e.g. "D", "G", "Dreg"
-    optimizer: str          # which optimiser steps: a key of Objective.optimizers()
-    interval: int = 1       # run at steps where step % interval == 0 (lazy regularisation)
-    repeats: int = 1        # times per due step, each on a fresh batch (e.g. n_critic D steps)
-    needs_data: bool = True # draws a real batch
+    """One entry of the training schedule (as stylegan2-ada's Gmain / Dmain / Dreg phases)."""
+    name: str                           # for logs and messages: "D", "G", "Dreg", "Greg"
+    loss: LossFn                        # the bound method computing this phase's loss: (batch, state) -> (loss, logs)
+    optimizer: str                      # which optimiser steps: a key of Objective.optimizers()
+    interval: int = 1                   # run at steps where step % interval == 0 (lazy regularisation)
+    repeats: int = 1                    # times per due step, each on a fresh batch (n_critic D steps)
+    needs_data: bool = True             # draws a real batch; False: reads what an earlier phase left in state.carry
+    after: Callable[[], None] | None = None   # called after each optimiser step of this phase (weight clipping, ADA)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimiser of an objective: the networks it steps and the config section with its settings."""
+    networks: tuple[str, ...]
+    section: str                        # "g_optim" or "d_optim"
 
 
 class Objective:
-    """Base class. Subclasses set `networks` (by name) and implement `phases` and `loss`."""
+    """Base class: subclasses set `Loss` (their loss section), implement `phases`, and name in
+    `train_keys` the objective-specific train.* options they read."""
 
-    networks: dict[str, nn.Module]
+    Loss: type[LossConfig] = LossConfig
+    train_keys: frozenset[str] = frozenset()
     ema_network: str | None = "G"       # the network whose EMA is kept (None: no EMA)
 
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         self.cfg, self.networks = cfg, networks
 
-    def optimizers(self) -> dict[str, list[str]]:
-        """Optimiser name -> the networks it steps (their configs: cfg.g_optim for "G", cfg.d_optim for "D")."""
-        return {"G": ["G"], "D": ["D"]}
+    @classmethod
+    def validate(cls, cfg) -> None:
+        """Refuse a non-default value of a train.* option this objective does not read."""
+        from ganforge.config.schema import TrainConfig
+
+        default = TrainConfig()
+        for key in OBJECTIVE_TRAIN_KEYS:
+            if key not in cls.train_keys and getattr(cfg.train, key) != getattr(default, key):
+                raise UserError(f"train.{key}={getattr(cfg.train, key)} has no effect on the {cfg.model.family} "
+                                f"family; remove it ({cls.__name__} reads no train.{key})")
+
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        return {"G": OptimizerSpec(("G",), "g_optim"), "D": OptimizerSpec(("D",), "d_optim")}
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError
-
-    def loss(self, phase: Phase, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
-        raise NotImplementedError
-
-    def after_step(self, phase: Phase) -> None:
-        """Hook after an optimiser step of `phase` (e.g. WGAN weight clipping)."""
 
     def lr_scale(self, step: int) -> float:
         """Factor on every optimiser's configured lr at `step`; the loop applies it before each step.
@@ -46,16 +79,15 @@ class Objective:
         (CycleGAN, Zhu et al. 2017: constant for 100 epochs, then to 0 over 100). A pure function of
         the step, so resuming needs no schedule state."""
         t = self.cfg.train
-        start = getattr(t, "lr_decay_start", None)
-        if start is None:
+        if t.lr_decay_start is None:
             return 1.0
-        first = int(start * t.steps)                  # the last step at full lr
+        first = int(t.lr_decay_start * t.steps)          # the last step at full lr
         if step <= first:
             return 1.0
         return max(0.0, (t.steps - step) / max(1, t.steps - first))
 
     def state_tensors(self) -> dict[str, Tensor]:
-        """Training state the objective keeps between steps (e.g. CycleGAN's pool of past fakes),
+        """Training state the objective keeps between steps (CycleGAN's pool of past fakes, ADA's p),
         saved in checkpoints beside the networks so resuming continues it; {} when there is none."""
         return {}
 
@@ -71,6 +103,3 @@ class Objective:
     def preview(self, networks: dict[str, nn.Module], fixed: dict[str, Tensor]) -> Tensor:
         """What the sample grid shows; `networks["G"]` is the EMA generator when there is one."""
         return networks["G"](fixed["z"])
-
-
-OBJECTIVES: Registry[type[Objective]] = Registry("objective")

@@ -1,10 +1,12 @@
 """Image-to-image translation objectives: "pix2pix" (paired) and "cyclegan" (unpaired).
 
 Batches hold domain A in "x" and domain B in "x_b" (see `ganforge.data.paired`). Both objectives
-run G's phase first and then D's phase on the same batch, as the papers' code does: G's phase draws
-the batch, translates it and keeps the (detached) fakes; D's phase (needs_data=False) judges those
-real and fake images, so no image is translated twice. The cache lives only within one step, so a
-checkpoint (always between steps) misses nothing.
+extend the shared adversarial objective (its loss from loss.name) and run G's phase first and then
+D's phase on the same batch, as the papers' code does: G's phase draws the batch, translates it and
+leaves the real and the (detached) fake images in the step's `state.carry`; D's phase
+(needs_data=False) judges those, so no image is translated twice. The carry lives only within one
+step, so a checkpoint (always between steps) misses nothing. D penalties, clipping, n_critic and
+augmentation are not translation options (its loss section has none of them).
 
 Random jitter (data.load_size, data.flip) is drawn here, per batch, from a generator seeded by
 (train.seed, step): a pure function of the step, so exact resume keeps it.
@@ -13,14 +15,44 @@ Random jitter (data.load_size, data.flip) is drawn here, per batch, from a gener
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
+from ganforge.config.schema import LossConfig
 from ganforge.data.paired import PairedJitter
 from ganforge.errors import UserError
 from ganforge.losses import LOSSES
-from ganforge.objectives.base import OBJECTIVES, Objective, Phase
+from ganforge.objectives.adversarial import AdversarialObjective
+from ganforge.objectives.base import OptimizerSpec, Phase, StepState
+
+
+@dataclass
+class TranslationLoss(LossConfig):
+    adv_weight: float = 1.0           # weight of the adversarial term in G's loss; 0: no D (pure reconstruction baseline)
+
+    def validate(self, cfg) -> None:
+        LOSSES.get(self.name)
+        for key, value in vars(self).items():
+            if key.endswith("_weight") and value < 0:
+                raise UserError(f"loss.{key}={value}: a loss weight must be >= 0 (0 turns the term off)")
+
+
+@dataclass
+class Pix2PixLoss(TranslationLoss):
+    l1_weight: float = 100.0          # lambda on |G(a) - b| (Isola et al. 2017)
+
+
+@dataclass
+class CycleGANLoss(TranslationLoss):
+    cycle_weight: float = 10.0        # lambda on |F(G(a)) - a| + |G(F(b)) - b| (Zhu et al. 2017)
+    identity_weight: float = 0.5      # identity loss |G(b) - b| + |F(a) - a|, as a fraction of cycle_weight; 0: off
+
+    def validate(self, cfg) -> None:
+        super().validate(cfg)
+        if cfg.train.pool_size < 0:
+            raise UserError(f"train.pool_size={cfg.train.pool_size}: must be >= 0 (0: no pool)")
 
 
 def l1(x: Tensor, y: Tensor) -> Tensor:
@@ -94,29 +126,28 @@ def preview_count(n: int, k: int = 3) -> int:
     return k * m * m
 
 
-class TranslationObjective(Objective):
+class TranslationObjective(AdversarialObjective):
     """What pix2pix and CycleGAN share: the A/B batch with its jitter, the D phase on the G phase's
-    fakes, preview grids `input | output | target`, and `directions` for `translate`."""
+    fakes, and preview grids `input | output | target`."""
 
+    Loss = TranslationLoss
+    train_keys: frozenset[str] = frozenset()
     ema_network = "G"
-    directions: dict[str, str] = {"AtoB": "G"}                    # translate direction -> network name
     paired: bool = True                                           # x[i] and x_b[i] show the same scene
 
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         super().__init__(cfg, networks)
-        self.adv = LOSSES.get(cfg.loss.name)
         # data.load_size is validated to come with data.resolution, the crop size
         self.jitter = PairedJitter.from_config(cfg.data, cfg.data.resolution or 0)
-        self._cache: dict[str, Tensor] | None = None
 
     @property
     def adversarial(self) -> bool:
         return self.cfg.loss.adv_weight > 0
 
     def phases(self) -> list[Phase]:
-        phases = [Phase("G", "G")]
+        phases = [Phase("G", self.g_step, "G")]
         if self.adversarial:                                      # adv_weight=0: a pure reconstruction baseline
-            phases.append(Phase("D", "D", needs_data=False))
+            phases.append(Phase("D", self.d_step, "D", needs_data=False))
         return phases
 
     def _g_adv(self, D: nn.Module, fake: Tensor, real: Tensor, cond: Tensor | None = None) -> Tensor:
@@ -173,83 +204,79 @@ class TranslationObjective(Objective):
         return tiles([a, out, third])
 
 
-@OBJECTIVES.register("pix2pix")
 class Pix2PixObjective(TranslationObjective):
     """Isola et al. 2017: G minimises adv_weight * GAN(D(a, G(a))) + l1_weight * |G(a) - b|
     (lambda = 100, eq. 4); D judges (a, b) against (a, G(a)), its loss halved (sec. 3.3)."""
 
+    Loss = Pix2PixLoss
     paired = True
 
-    def optimizers(self) -> dict[str, list[str]]:
-        return {"G": ["G"], "D": ["D"]}
-
-    def loss(self, phase: Phase, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
+    def g_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
         G, D = self.networks["G"], self.networks["D"]
         w = self.cfg.loss
-        if phase.name == "G":
-            a, b = self._pair(batch, step, paired=True)
-            fake = G(a)                                           # [N, C_b, H, W]
-            rec = l1(fake, b)
-            loss = w.l1_weight * rec
-            logs = {"l1": rec.item()}
-            if self.adversarial:
-                adv = self._g_adv(D, fake, b, cond=a)
-                loss = loss + w.adv_weight * adv
-                logs["adv_G"] = adv.item()
-                self._cache = {"a": a, "b": b, "fake": fake.detach()}
-            logs["loss_G"] = loss.item()
-            return loss, logs
-        if phase.name == "D":
-            c, self._cache = self._cache, None
-            d_real, d_fake = D(c["b"], cond=c["a"]), D(c["fake"], cond=c["a"])
-            loss = 0.5 * self.adv.d(real=d_real, fake=d_fake)     # halved: D learns slower than G (sec. 3.3)
-            return loss, {"loss_D": loss.item(), "D_real": d_real.mean().item(), "D_fake": d_fake.mean().item()}
-        raise ValueError(f"unknown phase {phase.name}")
+        a, b = self._pair(batch, state.step, paired=True)
+        fake = G(a)                                               # [N, C_b, H, W]
+        rec = l1(fake, b)
+        loss = w.l1_weight * rec
+        logs = {"l1": rec.item()}
+        if self.adversarial:
+            adv = self._g_adv(D, fake, b, cond=a)
+            loss = loss + w.adv_weight * adv
+            logs["adv_G"] = adv.item()
+            state.carry.update(a=a, b=b, fake=fake.detach())
+        logs["loss_G"] = loss.item()
+        return loss, logs
+
+    def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
+        D, c = self.networks["D"], state.carry
+        d_real, d_fake = D(c["b"], cond=c["a"]), D(c["fake"], cond=c["a"])
+        loss = 0.5 * self.adv.d(real=d_real, fake=d_fake)         # halved: D learns slower than G (sec. 3.3)
+        return loss, {"loss_D": loss.item(), "D_real": d_real.mean().item(), "D_fake": d_fake.mean().item()}
 
 
-@OBJECTIVES.register("cyclegan")
 class CycleGANObjective(TranslationObjective):
     """Zhu et al. 2017: G: A->B and F: B->A minimise adv_weight * (GAN(D_B(G(a))) + GAN(D_A(F(b))))
     + cycle_weight * (|F(G(a)) - a| + |G(F(b)) - b|) + identity_weight * cycle_weight * (|G(b) - b|
     + |F(a) - a|) (eq. 3, and the identity loss of sec. 5.2); D_A and D_B learn on fakes drawn
     through two image pools, their losses halved. The paper's least-squares loss is loss.name=lsgan."""
 
+    Loss = CycleGANLoss
+    train_keys = frozenset({"pool_size"})
     paired = False
-    directions = {"AtoB": "G", "BtoA": "F"}
 
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         super().__init__(cfg, networks)
         self.pools = {"A": ImagePool(cfg.train.pool_size), "B": ImagePool(cfg.train.pool_size)}
 
-    def optimizers(self) -> dict[str, list[str]]:
-        return {"G": ["G", "F"], "D": ["D_A", "D_B"]}             # one optimiser per pair, as in the paper's code
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        # one optimiser per pair, as in the paper's code
+        return {"G": OptimizerSpec(("G", "F"), "g_optim"), "D": OptimizerSpec(("D_A", "D_B"), "d_optim")}
 
-    def loss(self, phase: Phase, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
+    def g_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
         n, w = self.networks, self.cfg.loss
-        if phase.name == "G":
-            a, b = self._pair(batch, step, paired=False)
-            cyc, made = cycle_loss(a, b, n["G"], n["F"])
-            loss = w.cycle_weight * cyc
-            logs = {"cycle": cyc.item()}
-            if w.identity_weight > 0 and a.shape[1] == b.shape[1]:   # identity needs equal channel counts
-                idt = l1(n["G"](b), b) + l1(n["F"](a), a)
-                loss = loss + w.identity_weight * w.cycle_weight * idt
-                logs["identity"] = idt.item()
-            if self.adversarial:
-                adv = self._g_adv(n["D_B"], made["fake_b"], b) + self._g_adv(n["D_A"], made["fake_a"], a)
-                loss = loss + w.adv_weight * adv
-                logs["adv_G"] = adv.item()
-                self._cache = {"a": a, "b": b, "fake_a": made["fake_a"].detach(), "fake_b": made["fake_b"].detach()}
-            logs["loss_G"] = loss.item()
-            return loss, logs
-        if phase.name == "D":
-            c, self._cache = self._cache, None
-            fake_b, fake_a = self.pools["B"].query(c["fake_b"]), self.pools["A"].query(c["fake_a"])
-            loss_b = 0.5 * self.adv.d(real=n["D_B"](c["b"]), fake=n["D_B"](fake_b))   # halved, as in the paper's code
-            loss_a = 0.5 * self.adv.d(real=n["D_A"](c["a"]), fake=n["D_A"](fake_a))
-            loss = loss_a + loss_b
-            return loss, {"loss_D": loss.item(), "loss_D_A": loss_a.item(), "loss_D_B": loss_b.item()}
-        raise ValueError(f"unknown phase {phase.name}")
+        a, b = self._pair(batch, state.step, paired=False)
+        cyc, made = cycle_loss(a, b, n["G"], n["F"])
+        loss = w.cycle_weight * cyc
+        logs = {"cycle": cyc.item()}
+        if w.identity_weight > 0 and a.shape[1] == b.shape[1]:   # identity needs equal channel counts
+            idt = l1(n["G"](b), b) + l1(n["F"](a), a)
+            loss = loss + w.identity_weight * w.cycle_weight * idt
+            logs["identity"] = idt.item()
+        if self.adversarial:
+            adv = self._g_adv(n["D_B"], made["fake_b"], b) + self._g_adv(n["D_A"], made["fake_a"], a)
+            loss = loss + w.adv_weight * adv
+            logs["adv_G"] = adv.item()
+            state.carry.update(a=a, b=b, fake_a=made["fake_a"].detach(), fake_b=made["fake_b"].detach())
+        logs["loss_G"] = loss.item()
+        return loss, logs
+
+    def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
+        n, c = self.networks, state.carry
+        fake_b, fake_a = self.pools["B"].query(c["fake_b"]), self.pools["A"].query(c["fake_a"])
+        loss_b = 0.5 * self.adv.d(real=n["D_B"](c["b"]), fake=n["D_B"](fake_b))   # halved, as in the paper's code
+        loss_a = 0.5 * self.adv.d(real=n["D_A"](c["a"]), fake=n["D_A"](fake_a))
+        loss = loss_a + loss_b
+        return loss, {"loss_D": loss.item(), "loss_D_A": loss_a.item(), "loss_D_B": loss_b.item()}
 
     def state_tensors(self) -> dict[str, Tensor]:
         return {f"pool_{k}": p.state() for k, p in self.pools.items() if len(p)}

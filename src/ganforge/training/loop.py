@@ -1,9 +1,10 @@
 """The one training loop, read top to bottom.
 
 for step in range(start, steps):
+    state = StepState(step)                 # what this step's phases pass on (state.carry)
     for phase in objective.phases():        # the schedule is data: D x d_steps, G, regularisers ...
         if step % phase.interval == 0:
-            for _ in range(phase.repeats):  loss = objective.loss(phase, batch); backward; step
+            for _ in range(phase.repeats):  loss = phase.loss(batch, state); backward; step; phase.after()
     EMA; log; sample grid; checkpoint
 """
 
@@ -19,32 +20,22 @@ import numpy as np
 import torch
 from torch import nn
 
-import ganforge
-from ganforge.config import Config, OptimConfig, from_dict, save_config
+from ganforge import __version__
+from ganforge.config import Config, build, from_saved, save_config
 from ganforge.data import BatchStream, Data, build_dataset
 from ganforge.errors import UserError
 from ganforge.models import MODELS
 from ganforge.models.registry import build_networks
-from ganforge.objectives import OBJECTIVES, Objective
+from ganforge.objectives import Objective, StepState
+from ganforge.optim import make_optimizer
 from ganforge.training.checkpoint import load_latest, save_checkpoint
 from ganforge.training.ema import EMA
 from ganforge.training.engine import make_fabric
 from ganforge.training.logging import RunLogger, save_samples
 
 
-def make_optimizer(cfg: OptimConfig, params) -> torch.optim.Optimizer:
-    # foreach: one multi-tensor kernel per update instead of a Python loop over parameters (PyTorch
-    # turns it on by default for CUDA only); on the CPU it halves the optimiser's time for small nets
-    if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
-                                foreach=True)
-    if cfg.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.beta1, weight_decay=cfg.weight_decay, foreach=True)
-
-
 def build_objective(cfg: Config, networks: dict[str, nn.Module]) -> Objective:
-    return OBJECTIVES.get(MODELS.get(cfg.model.family).objective)(cfg, networks)
+    return MODELS.get(cfg.model.family).objective(cfg, networks)
 
 
 # --- RNG state as JSON ------------------------------------------------------------------------------
@@ -98,10 +89,10 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
 def resume_config(run_dir: Path, overrides: dict | None = None) -> Config:
     """The config a run was started with, from its newest checkpoint, with `overrides` applied
     (e.g. a larger train.steps to continue training)."""
-    saved = load_latest(run_dir, with_optim=False).config
+    saved = from_saved(load_latest(run_dir, with_optim=False).config).to_dict()
     for section, values in (overrides or {}).items():
         saved.setdefault(section, {}).update(values)
-    return from_dict(saved)
+    return build(saved)
 
 
 class Trainer:
@@ -125,11 +116,10 @@ class Trainer:
         self.objective = build_objective(cfg, self.nets)
         self.ema_name = self.objective.ema_network if t.ema is not None else None
         self.ema = EMA(self.nets[self.ema_name], t.ema, t.ema_rampup) if self.ema_name else None
-        # optimiser "G" uses cfg.g_optim, "D" cfg.d_optim; each steps the networks the objective names
-        self.opt_params = {k: [p for n in names for p in self.nets[n].parameters()]
-                           for k, names in self.objective.optimizers().items()}
-        self.opts = {k: make_optimizer(cfg.g_optim if k.startswith("G") else cfg.d_optim, p)
-                     for k, p in self.opt_params.items()}
+        # each optimiser steps the networks the objective names, with the settings of the section it names
+        specs = self.objective.optimizers()
+        self.opt_params = {k: [p for n in spec.networks for p in self.nets[n].parameters()] for k, spec in specs.items()}
+        self.opts = {k: make_optimizer(getattr(cfg, spec.section), self.opt_params[k]) for k, spec in specs.items()}
         self.base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()}  # x objective.lr_scale(step)
 
         if t.channels_last:
@@ -165,7 +155,7 @@ class Trainer:
         if not self.is_main:
             return None
         state = {"config": self.cfg.to_dict(), "rng": get_rng_state(), "data_position": self.stream.position,
-                 "elapsed_s": self.elapsed, "ganforge_version": ganforge.__version__,
+                 "elapsed_s": self.elapsed, "ganforge_version": __version__,
                  "data_shape": list(self.data.shape), "num_classes": self.data.num_classes,
                  "classes": list(self.data.classes), "data_kind": self.data.kind}
         return save_checkpoint(self.run_dir / "checkpoints", self.step, self.network_states(),
@@ -210,6 +200,7 @@ class Trainer:
         for name, opt in self.opts.items():
             for group, lr in zip(opt.param_groups, self.base_lr[name]):
                 group["lr"] = lr * scale
+        state = StepState(self.step)                    # what this step's phases pass on to later ones
         for phase in self.objective.phases():
             if self.step % phase.interval:
                 continue
@@ -217,11 +208,12 @@ class Trainer:
             opt = self.opts[phase.optimizer]
             for _ in range(phase.repeats):
                 batch = self.next_batch() if phase.needs_data else {}
-                loss, phase_logs = self.objective.loss(phase, batch, self.step)
+                loss, phase_logs = phase.loss(batch, state)
                 opt.zero_grad(set_to_none=True)
                 self.fabric.backward(loss)
                 opt.step()
-                self.objective.after_step(phase)
+                if phase.after is not None:
+                    phase.after()
                 logs.update(phase_logs)
         if self.ema is not None:
             self.ema.update(self.nets[self.ema_name], self.step)
