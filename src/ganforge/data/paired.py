@@ -32,7 +32,8 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from ganforge.config import DataConfig
-from ganforge.data.datasets import DATASETS, Data, fit_images, uint8_to_float
+from ganforge.data.base import Data, fit_images, uint8_to_float
+from ganforge.data.datasets import DATASETS
 from ganforge.data.folders import list_images, load_image_folder
 from ganforge.data.idx import SOURCES, load_idx_dataset
 from ganforge.errors import UserError

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ import numpy as np
 import torch
 
 from ganforge.errors import UserError
+from ganforge.io import atomic_write
 from ganforge.metrics.extractors import FeatureExtractor, cache_dir, get_extractor
 from ganforge.metrics.fid import RunningGaussian, frechet_distance, intra_class_fid_from_stats
 from ganforge.metrics.classifier import InceptionScoreAccumulator, class_kl
@@ -197,14 +196,7 @@ def _save(path: Path, c: Collected) -> None:
                    "class_sigma": np.stack([c.class_stats[k][1] for k in keys])}
     if c.pred_counts is not None:
         arrays["pred_counts"] = c.pred_counts
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".npz")   # atomic: write, rename
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def _load(path: Path) -> Collected:
