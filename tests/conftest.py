@@ -48,3 +48,19 @@ def assert_user_error(proc, *fragments: str) -> None:
 TINY = ["model.z_dim=16", "model.g_width=8", "model.d_width=8", "model.hidden=32", "model.depth=2",
         "train.batch_size=16", "train.progress=false", "train.tensorboard=false", "train.threads=1",
         "train.log_every=1", "train.sample_every=0", "data.split=test", "data.limit=64"]
+
+
+def tiny_style_generator(seed: int = 0):
+    """A 16-pixel grey StyleGenerator (z 8, w 16, 6 style inputs) in eval mode, seeded."""
+    from ganforge.models.stylegan import StyleGenerator
+
+    torch.manual_seed(seed)
+    return StyleGenerator(z_dim=8, w_dim=16, channels=1, resolution=16, width=4, max_channels=16,
+                          mapping_layers=2).eval()
+
+
+class PooledPixels(torch.nn.Module):
+    """A stand-in feature network (no weight file needed): 4x4 average-pooled pixels [N, C * 16]."""
+
+    def forward(self, x):
+        return torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1)
