@@ -144,7 +144,7 @@ def classify() -> dict:
     import ganforge
     from ganforge.config import load_config
     from ganforge.data import build_dataset
-    from ganforge.synth import write_synthetic, labels_for  # noqa: F401
+    from ganforge.inference.sampling import write_synthetic
     import numpy as np
 
     torch.set_num_threads(1)
@@ -206,7 +206,7 @@ PROTOCOL = 2
 
 def report(n: int) -> None:
     import ganforge
-    from ganforge.synth import class_grid
+    from ganforge.inference.sampling import class_grid
     from ganforge.training.logging import save_samples
 
     torch.set_num_threads(1)
@@ -296,7 +296,7 @@ def report(n: int) -> None:
         lines += [
             f"GAN: {g['label']}, {budget(g)}, {g['cpu_s']:.0f} CPU s; its samples score FID {m['fid']:.2f}, "
             f"intra-class FID {m['ifid']:.2f}, class accuracy {m['acc']:.3f}. It wrote {SYNTH_PER_CLASS} digits "
-            f"per class through `ganforge.synth.write_synthetic` (what `ganforge synth` runs). The classifier is "
+            f"per class through `ganforge.inference.sampling.write_synthetic` (what `ganforge synth` runs). The classifier is "
             f"a small CNN (`small_cnn` in the script: two 3x3 convs of 8 and 16 channels, fc 64), trained for {CLS_STEPS} Adam steps of {CLS_BATCH} images in every case, 3 seeds; "
             "test accuracy on the 10,000 MNIST test digits.",
             "",

@@ -13,7 +13,7 @@ model gets. Then `report` scores every run:
 
     FID     10,000 -> --n samples against the data set's test split, in ganforge's LeNet features
             (lenet-mnist / lenet-fashion); StyleGAN also with truncation psi = 0.7 in W
-    PPL     perceptual path length in W and Z (eps 1e-4, LeNet features; see stylegan_tools)
+    PPL     perceptual path length in W and Z (eps 1e-4, LeNet features; see ganforge.metrics.path_length)
     PSNR    projection of --proj held-out test images into W and W+ (300 steps), on the [0, 1] scale;
             the start point (the image of mean w) as a baseline
 
@@ -109,7 +109,9 @@ def real_floor(dataset: str, extractor: str, n: int) -> float:
 
 def report(runs: Path, n: int, n_proj: int, n_ppl: int, out_md: Path, img_dir: Path) -> None:
     import ganforge
-    from ganforge import stylegan_tools as sg
+    from ganforge.inference.styles import project, sample_truncated, style_mixing_grid
+    from ganforge.metrics.image import psnr
+    from ganforge.metrics.path_length import perceptual_path_length
     from ganforge.training.logging import save_samples
 
     torch.set_num_threads(1)
@@ -130,17 +132,16 @@ def report(runs: Path, n: int, n_proj: int, n_ppl: int, out_md: Path, img_dir: P
         if preset.startswith("stylegan"):
             row["fid_psi07"] = fid(lambda b, s: model.sample(b, seed=s, truncation=0.7), dataset, extractor, n)
             for space in ("w", "z"):
-                row[f"ppl_{space}"] = sg.perceptual_path_length(model, space=space, n=n_ppl, seed=0)["ppl"]
+                row[f"ppl_{space}"] = perceptual_path_length(model, space=space, n=n_ppl, seed=0)["ppl"]
         if name == preset and preset.startswith("stylegan"):          # projection and figures: the presets only
             targets = test_images(dataset, n_proj)
             start, proj_w, proj_wplus, tiles = [], [], [], []
             with torch.no_grad():
-                mean_img = sg.sample_truncated(model, 1, psi=0.0)[0]       # the image of w_avg
-            from ganforge.translate import psnr
+                mean_img = sample_truncated(model, 1, psi=0.0)[0]       # the image of w_avg
             for t in targets:
                 start.append(float(psnr(mean_img[None], t[None])))
-                a = sg.project(model, t, steps=300, seed=0)
-                b = sg.project(model, t, steps=300, seed=0, wplus=True)
+                a = project(model, t, steps=300, seed=0)
+                b = project(model, t, steps=300, seed=0, wplus=True)
                 proj_w.append(a.psnr)
                 proj_wplus.append(b.psnr)
                 tiles += [t, a.image.clamp(-1, 1), b.image.clamp(-1, 1)]
@@ -148,9 +149,9 @@ def report(runs: Path, n: int, n_proj: int, n_ppl: int, out_md: Path, img_dir: P
             row["psnr_w"] = sum(proj_w) / len(proj_w)
             row["psnr_wplus"] = sum(proj_wplus) / len(proj_wplus)
             proj_png = save_samples(torch.stack(tiles), img_dir / f"{name}-projection.png", nrow=6)
-            images, nrow = sg.style_mixing_grid(model, [1, 2, 3, 4, 5], [6, 7, 8, 9, 10], crossover=4)
+            images, nrow = style_mixing_grid(model, [1, 2, 3, 4, 5], [6, 7, 8, 9, 10], crossover=4)
             mix_png = save_samples(images, img_dir / f"{name}-mixing.png", nrow=nrow)
-            trunc = torch.cat([sg.sample_truncated(model, 8, seed=0, psi=p) for p in (1.0, 0.7, 0.4, 0.0)])
+            trunc = torch.cat([sample_truncated(model, 8, seed=0, psi=p) for p in (1.0, 0.7, 0.4, 0.0)])
             trunc_png = save_samples(trunc, img_dir / f"{name}-truncation.png", nrow=8)
             extras.append((name, label, dataset, proj_png, mix_png, trunc_png, model.generator.num_ws))
         rows.append(row)
@@ -260,7 +261,7 @@ def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: 
         "",
         f"{n_proj} images from the test split (seeded choice; never seen in training), 300 Adam steps from the "
         "mean w with StyleGAN2's schedule, loss = pixel MSE + 1.0 x relative LeNet feature distance "
-        "(`ganforge project`, `stylegan_tools.project`). PSNR on the [0, 1] pixel scale, mean over the images.",
+        "(`ganforge project`, `ganforge.inference.styles.project`). PSNR on the [0, 1] pixel scale, mean over the images.",
         "",
         "| data | start (image of mean w) | W | W+ |",
         "|---|---|---|---|",
@@ -298,13 +299,15 @@ def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: 
         "",
         "```python",
         "import ganforge",
-        "from ganforge import stylegan_tools as sg",
+        "from ganforge.inference.interpolation import interpolate_w",
+        "from ganforge.inference.styles import project, sample_truncated, style_mixing_grid",
+        "from ganforge.metrics.path_length import perceptual_path_length",
         "model = ganforge.load('runs/sg')",
-        "x = sg.sample_truncated(model, 16, seed=0, psi=0.7)",
-        "grid, nrow = sg.style_mixing_grid(model, [1, 2, 3], [4, 5, 6], crossover=4)",
-        "path = sg.interpolate_w(model, seed_a=0, seed_b=1, steps=8)",
-        "res = sg.project(model, target)            # target [1, 32, 32] in [-1, 1] -> res.w, res.image, res.psnr",
-        "ppl = sg.perceptual_path_length(model, space='w')",
+        "x = sample_truncated(model, 16, seed=0, psi=0.7)",
+        "grid, nrow = style_mixing_grid(model, [1, 2, 3], [4, 5, 6], crossover=4)",
+        "path = interpolate_w(model, seed_a=0, seed_b=1, steps=8)",
+        "res = project(model, target)               # target [1, 32, 32] in [-1, 1] -> res.w, res.image, res.psnr",
+        "ppl = perceptual_path_length(model, space='w')",
         "```",
     ]
     lines += ["", "## Samples", ""]

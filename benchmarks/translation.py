@@ -101,7 +101,7 @@ def crop28(x: torch.Tensor) -> torch.Tensor:
 
 def score(out: torch.Tensor, target: torch.Tensor, labels: torch.Tensor, extractor, ref_feats) -> dict:
     from ganforge.metrics import fid_from_features
-    from ganforge.translate import psnr
+    from ganforge.metrics.image import psnr
 
     row = {"l1": float(((out - target) / 2).abs().mean()), "psnr": float(psnr(out, target).mean())}
     if extractor is not None:

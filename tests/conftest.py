@@ -61,3 +61,19 @@ def tiny_model(family: str) -> list[str]:
              "style_max_channels": 16, "resnet_blocks": 1}
     fields = {f.name for f in dataclasses.fields(MODELS.get(family).config)}
     return [f"model.family={family}", *[f"model.{k}={v}" for k, v in sizes.items() if k in fields]]
+
+
+def tiny_style_generator(seed: int = 0):
+    """A 16-pixel grey StyleGenerator (z 8, w 16, 6 style inputs) in eval mode, seeded."""
+    from ganforge.models.stylegan import StyleGenerator
+
+    torch.manual_seed(seed)
+    return StyleGenerator(z_dim=8, w_dim=16, channels=1, resolution=16, width=4, max_channels=16,
+                          mapping_layers=2).eval()
+
+
+class PooledPixels(torch.nn.Module):
+    """A stand-in feature network (no weight file needed): 4x4 average-pooled pixels [N, C * 16]."""
+
+    def forward(self, x):
+        return torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1)

@@ -6,14 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge.api import load
 from ganforge.config import load_config
 from ganforge.data import Data
 from ganforge.errors import UserError
 from ganforge.models.biggan import BigGANGenerator
 from ganforge.objectives.adversarial import ortho_target
 from ganforge.regularizers import orthogonal_penalty
-from ganforge.synth import class_grid, interpolation, slerp, truncated_normal, write_synthetic
 from ganforge.training.loop import Trainer, build_networks, train
 
 from conftest import TINY, assert_user_error, run_cli
@@ -121,24 +119,6 @@ def test_bad_conditioning_options_are_user_errors(tmp_path):
                 tmp_path / "c", data=labelled())
 
 
-def test_truncation_keeps_every_latent_within_psi():
-    gen = torch.Generator().manual_seed(0)
-    for psi in (0.05, 0.5, 2.0):
-        z = truncated_normal(500, 16, psi, gen)
-        assert z.shape == (500, 16) and z.abs().max() <= psi
-        assert z.std() > 0.3 * psi                             # spread out inside the box, not collapsed
-    with pytest.raises(UserError, match="> 0"):
-        truncated_normal(2, 2, 0.0)
-
-
-def test_slerp_ends_at_its_end_points():
-    a, b = torch.randn(3, 8), torch.randn(3, 8)
-    path = slerp(a, b, torch.linspace(0, 1, 5))
-    assert path.shape == (3, 5, 8)
-    torch.testing.assert_close(path[:, 0], a, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(path[:, -1], b, rtol=1e-4, atol=1e-5)
-
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A 2-step conditional DCGAN on 28 x 28 MNIST test digits with ADA (starting at p = 0.5)."""
@@ -146,37 +126,6 @@ def tiny_run(tmp_path_factory):
     train(load_config("quickstart", [*TINY, "model.family=cdcgan", "train.steps=2", "train.augment=ada",
                                      "train.augment_p=0.5", "train.ada_interval=1", "train.ada_kimg=0.1"]), run)
     return run
-
-
-def test_api_samples_by_class_with_truncation(tiny_run):
-    model = load(tiny_run)
-    assert model.conditional
-    x = model.sample(6, seed=2, y=3, truncation=0.5)
-    z = model.latents(6, 2, truncation=0.5)
-    assert z.abs().max() <= 0.5
-    torch.testing.assert_close(x, model.generate(z, torch.full((6,), 3)))
-    assert not torch.equal(x, model.sample(6, seed=2, y=4, truncation=0.5))
-    torch.testing.assert_close(model.sample(5, seed=1), model.sample(5, seed=1, y=[0, 1, 2, 3, 4]))
-    with pytest.raises(UserError, match="out of range"):
-        model.sample(2, y=10)
-    grid = class_grid(model, 3)
-    assert grid.shape == (30, 1, 28, 28)
-    assert interpolation(model, rows=2, steps=5).shape == (10, 1, 28, 28)
-
-
-def test_synthetic_data_set_is_labelled_and_never_overwritten(tiny_run, tmp_path):
-    model = load(tiny_run)
-    out = tmp_path / "synth.npz"
-    info = write_synthetic(model, out, per_class=3)
-    assert info["count"] == 30
-    with np.load(out) as d:
-        assert d["images"].dtype == np.uint8 and d["images"].shape == (30, 28, 28, 1)
-        assert d["labels"].tolist() == [c for c in range(10) for _ in range(3)]
-        assert d["classes"].tolist() == list(model.classes)
-    before = out.read_bytes()
-    with pytest.raises(UserError, match="already exists"):
-        write_synthetic(model, out, per_class=1)
-    assert out.read_bytes() == before
 
 
 def test_ada_probability_survives_checkpoint_and_resume(tmp_path):

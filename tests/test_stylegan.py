@@ -15,8 +15,7 @@ from ganforge.data import Data
 from ganforge.errors import UserError
 from ganforge.models.stylegan import (EqualConv2d, EqualLinear, ModulatedConv2d, StyleGenerator,
                                       build_stylegan)
-from ganforge.stylegan_tools import (interpolate_w, perceptual_path_length, project, sample_truncated, slerp,
-                                     style_mixing_grid)
+from ganforge.inference.styles import sample_truncated
 from ganforge.training.loop import Trainer
 
 TINY_SG = ["model.family=stylegan", "model.z_dim=8", "model.w_dim=16", "model.mapping_layers=2",
@@ -159,19 +158,6 @@ def test_noise_is_random_in_training_and_constant_in_eval():
     torch.testing.assert_close(G(z, noise_mode="none"), G(z, noise_mode="none"))
 
 
-def test_style_mixing_grid_and_interpolation():
-    G = tiny_generator()
-    grid, nrow = style_mixing_grid(G, [1, 2, 3], [4, 5], crossover=2)
-    assert nrow == 3 and grid.shape == (12, 1, 16, 16)
-    torch.testing.assert_close(grid[0], torch.full_like(grid[0], -1.0))     # blank corner
-    # row 1 column 1 mixes row seed 1 (coarse) with column seed 4 (fine): not either source
-    assert not torch.allclose(grid[4], grid[3]) and not torch.allclose(grid[4], grid[1])
-    path = interpolate_w(G, 0, 1, steps=5)
-    assert path.shape == (5, 1, 16, 16)
-    with pytest.raises(UserError, match="crossover"):
-        style_mixing_grid(G, [1], [2], crossover=G.num_ws)
-
-
 def test_conditional_mapping_and_discriminator():
     cfg = load_config(None, [*TINY_SG, "model.style_conditional=true"]).model
     nets = build_stylegan(cfg, (1, 16, 16), num_classes=10)
@@ -241,34 +227,7 @@ def test_contract_shape_at_32_pixels_with_default_widths(tmp_path):
             load_config("stylegan-mnist", [bad])
 
 
-# --- projection, PPL, CLI -------------------------------------------------------------------------
-def test_projection_returns_finite_w_and_reconstruction():
-    G = tiny_generator()
-    with torch.no_grad():
-        target = G(torch.randn(1, 8))[0].clamp(-1, 1)
-    res = project(G, target, steps=30, lr=0.1, extractor=MeanPool(), w_avg_samples=200)
-    assert res.w.shape == (1, 16) and res.ws.shape == (G.num_ws, 16) and res.image.shape == (1, 16, 16)
-    assert torch.isfinite(res.w).all() and torch.isfinite(res.image).all() and np.isfinite(res.psnr)
-    assert res.losses[-1] < res.losses[0]                            # it optimised something
-    plus = project(G, target, steps=3, wplus=True, feature_weight=0.0, w_avg_samples=50)
-    assert plus.w.shape == (G.num_ws, 16)
-    assert all(p.requires_grad for p in G.parameters())              # G's flags restored
-
-
-def test_perceptual_path_length():
-    G = tiny_generator()
-    for space in ("z", "w"):
-        out = perceptual_path_length(G, space=space, n=20, batch_size=8, extractor=MeanPool())
-        assert out["ppl"] > 0 and np.isfinite(out["ppl"]) and out["n"] >= 18
-    for m in G.synthesis.modules():                                  # styles that ignore w: a flat path
-        if isinstance(m, ModulatedConv2d):
-            m.affine.weight.data.zero_()
-    assert perceptual_path_length(G, space="w", n=10, extractor=MeanPool())["ppl"] == pytest.approx(0.0, abs=1e-6)
-    a, b = torch.randn(3, 5), torch.randn(3, 5)
-    torch.testing.assert_close(slerp(a, b, torch.zeros(3, 1)), a / a.norm(dim=1, keepdim=True))
-    torch.testing.assert_close(slerp(a, b, torch.ones(3, 1)), b / b.norm(dim=1, keepdim=True))
-
-
+# --- CLI -----------------------------------------------------------------------------------------
 def _run(args, capsys):
     with pytest.raises(SystemExit) as e:
         main(args)

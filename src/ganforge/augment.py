@@ -167,3 +167,39 @@ class AdaController:
     def load(self, state: Tensor) -> None:
         p, s, c, k, rt = state.tolist()
         self.p, self._sum, self._count, self._steps, self.rt = p, s, int(c), int(k), rt
+
+
+# --- translation's jitter: the same random crop and flip for both images of a pair ----------------
+class PairedJitter:
+    """pix2pix's random jitter (Isola et al. 2017, sec. 6.2): resize to `load_size`, crop a random
+    `size` x `size` window, flip left-right with probability 1/2. One draw per example, applied to
+    every tensor of the example alike, so the two halves of a pair stay aligned. Images are stored at
+    `size`, so the resize is an upscale of the stored image (close to resizing the original)."""
+
+    def __init__(self, size: int, load_size: int | None = None, flip: bool = False):
+        self.size, self.load_size, self.flip = size, load_size, flip
+
+    @classmethod
+    def from_config(cls, cfg, size: int) -> PairedJitter | None:
+        """From data.load_size and data.flip; None when neither asks for jitter."""
+        if cfg.load_size is None and not cfg.flip:
+            return None
+        return cls(size, cfg.load_size if cfg.load_size and cfg.load_size > size else None, cfg.flip)
+
+    def __call__(self, tensors: list[Tensor], generator: torch.Generator) -> list[Tensor]:
+        n = len(tensors[0])
+        if self.load_size is not None:
+            top = torch.randint(0, self.load_size - self.size + 1, (n,), generator=generator)
+            left = torch.randint(0, self.load_size - self.size + 1, (n,), generator=generator)
+        flips = torch.rand(n, generator=generator) < 0.5 if self.flip else None
+        out = []
+        for t in tensors:
+            if self.load_size is not None:
+                big = F.interpolate(t, size=(self.load_size, self.load_size), mode="bilinear",
+                                    align_corners=False)             # [N, C, L, L]
+                t = torch.stack([big[i, :, top[i]:top[i] + self.size, left[i]:left[i] + self.size]
+                                 for i in range(n)])                 # [N, C, S, S]
+            if flips is not None:
+                t = torch.where(flips.to(t.device)[:, None, None, None], t.flip(-1), t)
+            out.append(t)
+        return out

@@ -4,14 +4,13 @@ stderr and exit code 2."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from ganforge.errors import UserError
+from ganforge.io import atomic_write, refuse_overwrite
 
 
 class LazyGroup(click.Group):
@@ -103,19 +102,18 @@ def train(source, overrides, out, resume, overwrite, dry_run):
 @click.option("--per-class", is_flag=True, help="Conditional models: a grid with one row per class, the same z per column.")
 def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     """Draw samples from a run or checkpoint directory (the config file is not needed)."""
-    from ganforge.api import load, to_uint8
+    from ganforge.api import load
+    from ganforge.inference.sampling import class_grid, grid_labels, labels_for
+    from ganforge.io import to_uint8
     from ganforge.training.logging import save_samples
 
     out_path = Path(out)
     if out_path.suffix.lower() not in (".png", ".npz"):
         raise UserError(f"--out {out}: give a .png or .npz file name")
-    if out_path.exists() and not overwrite:
-        raise UserError(f"{out} already exists; pass --overwrite or choose another --out")
+    refuse_overwrite(out, overwrite=overwrite)
     if per_class and klass is not None:
         raise UserError("--per-class draws every class; drop --class, or drop --per-class for one class")
     model = load(run)
-    from ganforge.synth import class_grid, grid_labels, labels_for
-
     if per_class:
         n = 10 if n is None else n
         x = class_grid(model, n, seed, truncation)
@@ -124,22 +122,15 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
         n = 64 if n is None else n
         x = model.sample(n, seed=seed, y=klass, truncation=truncation)
         labels = labels_for(model, n, klass)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=out_path.suffix)
-    os.close(fd)
-    try:
-        if out_path.suffix.lower() == ".npz":
-            import numpy as np
+    if out_path.suffix.lower() == ".npz":
+        import numpy as np
 
-            arrays = {"images": to_uint8(x)} if x.ndim == 4 else {"points": x.numpy()}
-            if labels is not None:
-                arrays["labels"] = labels.numpy()
-            np.savez_compressed(tmp, **arrays)
-        else:
-            save_samples(x, Path(tmp), nrow=nrow)
-        os.replace(tmp, out_path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        arrays = {"images": to_uint8(x)} if x.ndim == 4 else {"points": x.numpy()}
+        if labels is not None:
+            arrays["labels"] = labels.numpy()
+        atomic_write(out_path, lambda tmp: np.savez_compressed(tmp, **arrays))
+    else:
+        save_samples(x, out_path, nrow=nrow)               # a grid, or a scatter plot of points; atomic
     click.echo(f"wrote {len(x)} samples to {out_path}")
 
 
@@ -155,26 +146,17 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
 def interpolate(run, rows, steps, seed, klass, truncation, out, overwrite):
     """Latent interpolation strips: each row walks a great circle (slerp) between two random z."""
     from ganforge.api import load
-    from ganforge.synth import interpolation
-    from ganforge.training.logging import save_samples
+    from ganforge.inference.interpolation import interpolation
+    from ganforge.io import save_grid
 
     out_path = Path(out)
     if out_path.suffix.lower() != ".png":
         raise UserError(f"--out {out}: give a .png file name")
-    if out_path.exists() and not overwrite:
-        raise UserError(f"{out} already exists; pass --overwrite or choose another --out")
+    refuse_overwrite(out, overwrite=overwrite)
     model = load(run)
     if model.kind != "image":
         raise UserError("interpolation strips are drawn for image models only")
-    x = interpolation(model, rows, steps, seed, truncation, klass)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=".png")
-    os.close(fd)
-    try:
-        save_samples(x, Path(tmp), nrow=steps)
-        os.replace(tmp, out_path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    save_grid(interpolation(model, rows, steps, seed, truncation, klass), out_path, nrow=steps)
     click.echo(f"wrote {rows} strips of {steps} images to {out_path}")
 
 
@@ -189,11 +171,10 @@ def interpolate(run, rows, steps, seed, klass, truncation, out, overwrite):
 def synth(run, per_class, out, seed, truncation, overwrite):
     """Write a labelled synthetic data set from a class-conditional model."""
     from ganforge.api import load
-    from ganforge.synth import write_synthetic
+    from ganforge.inference.sampling import write_synthetic
 
     out_path = Path(out)
-    if out_path.exists() and not overwrite:              # before loading the model: nothing is lost either way
-        raise UserError(f"{out} already exists; pass --overwrite or choose another --out")
+    refuse_overwrite(out, overwrite=overwrite)          # before loading the model: nothing is lost either way
     result = write_synthetic(load(run), out_path, per_class, seed, truncation, overwrite)
     click.echo(f"wrote {result['count']} images ({per_class} per class, {result['classes']} classes) to {result['path']}")
 
@@ -262,7 +243,7 @@ def plot(run, out):
 def translate(run, input, direction, out, target, paired, overwrite):
     """Translate INPUT (an image or a folder of images) with the pix2pix / CycleGAN model in RUN."""
     from ganforge.api import load
-    from ganforge.translate import list_inputs, translate_files
+    from ganforge.inference.translation import list_inputs, translate_files
 
     list_inputs(Path(input))                   # a bad input path fails before the model loads
     result = translate_files(load(run), Path(input), Path(out), direction,
@@ -288,7 +269,7 @@ def translate(run, input, direction, out, target, paired, overwrite):
 def project(run, image, out, steps, lr, wplus, feature_weight, label, seed, overwrite):
     """Project IMAGE into the W space of the StyleGAN in RUN (GAN inversion); writes w and the reconstruction."""
     from ganforge.api import load
-    from ganforge.stylegan_tools import project_image, style_generator
+    from ganforge.inference.styles import project_image, style_generator
 
     if not Path(image).is_file():                # a bad path fails before the model loads
         raise UserError(f"{image}: no such image file")

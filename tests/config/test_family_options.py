@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from ganforge.config import load_config
-from ganforge.config.schema import OBJECTIVE_TRAIN_KEYS
+from ganforge.schema import OBJECTIVE_TRAIN_KEYS
 from ganforge.errors import UserError
 from ganforge.models import MODELS
 

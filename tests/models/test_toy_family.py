@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.cli import main
-from ganforge.config.schema import ModelConfig
+from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.registry import MODELS, register_family
 from ganforge.training.checkpoint import load_latest

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ganforge.config.presets import PRESETS
-from ganforge.config.schema import OBJECTIVE_TRAIN_KEYS, Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
+from ganforge.schema import OBJECTIVE_TRAIN_KEYS, Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
 from ganforge.errors import UserError
 from ganforge.models.registry import MODELS, Family
 from ganforge.optim import OPTIMIZERS

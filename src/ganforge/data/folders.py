@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from ganforge.data.base import Data
 from ganforge.errors import UserError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+from ganforge.io import IMAGE_SUFFIXES
 
 
 def read_image(path: Path, resolution: int | None, channels: int | None) -> np.ndarray:
@@ -42,9 +42,7 @@ def list_images(folder: Path) -> list[Path]:
     return files
 
 
-def load_image_folder(folder: Path, resolution: int | None, channels: int | None):
-    from ganforge.data.datasets import Data
-
+def load_image_folder(folder: Path, resolution: int | None, channels: int | None) -> Data:
     files = list_images(folder)
     if channels is None:                     # one channel count for all: RGB if any image is colour
         with Image.open(files[0]) as first:

@@ -11,7 +11,6 @@ import gzip
 import hashlib
 import os
 import struct
-import tempfile
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ganforge.errors import UserError
+from ganforge.io import atomic_write
 
 EMBEDDED = Path(__file__).parent / "embedded"
 
@@ -95,6 +95,12 @@ def _md5(path: Path) -> str:
     return h.hexdigest()
 
 
+def _fetch(url: str, path: Path, md5: str) -> None:
+    urllib.request.urlretrieve(url, path)
+    if _md5(path) != md5:
+        raise OSError(f"checksum mismatch for {url}")
+
+
 def download(name: str, folder: Path) -> None:
     """Fetch a data set's four files into `folder`, verifying each md5 before it is kept."""
     src = SOURCES[name]
@@ -105,17 +111,11 @@ def download(name: str, folder: Path) -> None:
             continue
         last_error = None
         for mirror in src.mirrors:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
-            os.close(fd)
             try:
-                urllib.request.urlretrieve(mirror + fname, tmp)
-                if _md5(Path(tmp)) != md5:
-                    raise OSError(f"checksum mismatch for {mirror + fname}")
-                os.replace(tmp, dest)
+                atomic_write(dest, lambda tmp: _fetch(mirror + fname, tmp, md5))
                 break
             except OSError as e:
                 last_error = e
-                Path(tmp).unlink(missing_ok=True)
         else:
             raise UserError(f"could not download {fname} for {name} ({last_error}); put the four IDX "
                             f"files in {folder} by hand, or set GANFORGE_DATA to a folder holding {name}/")

@@ -31,8 +31,10 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
-from ganforge.config.schema import DataConfig
-from ganforge.data.datasets import DATASETS, Data, fit_images, uint8_to_float
+from ganforge.augment import PairedJitter
+from ganforge.schema import DataConfig
+from ganforge.data.base import Data, fit_images, uint8_to_float
+from ganforge.data.datasets import DATASETS
 from ganforge.data.folders import list_images, load_image_folder
 from ganforge.data.idx import SOURCES, load_idx_dataset
 from ganforge.errors import UserError
@@ -62,40 +64,6 @@ def sobel_edges(x: Tensor, threshold: float = 2.0) -> Tensor:
         mag = grad.square().sum(1, keepdim=True).sqrt()               # [n, 1, H, W]
         out.append((mag > threshold).to(x.dtype) * 2 - 1)
     return torch.cat(out)
-
-
-class PairedJitter:
-    """pix2pix's random jitter (Isola et al. 2017, sec. 6.2): resize to `load_size`, crop a random
-    `size` x `size` window, flip left-right with probability 1/2. One draw per example, applied to
-    every tensor of the example alike, so the two halves of a pair stay aligned. Images are stored at
-    `size`, so the resize is an upscale of the stored image (close to resizing the original)."""
-
-    def __init__(self, size: int, load_size: int | None = None, flip: bool = False):
-        self.size, self.load_size, self.flip = size, load_size, flip
-
-    @classmethod
-    def from_config(cls, cfg: DataConfig, size: int) -> "PairedJitter | None":
-        if cfg.load_size is None and not cfg.flip:
-            return None
-        return cls(size, cfg.load_size if cfg.load_size and cfg.load_size > size else None, cfg.flip)
-
-    def __call__(self, tensors: list[Tensor], generator: torch.Generator) -> list[Tensor]:
-        n = len(tensors[0])
-        if self.load_size is not None:
-            top = torch.randint(0, self.load_size - self.size + 1, (n,), generator=generator)
-            left = torch.randint(0, self.load_size - self.size + 1, (n,), generator=generator)
-        flips = torch.rand(n, generator=generator) < 0.5 if self.flip else None
-        out = []
-        for t in tensors:
-            if self.load_size is not None:
-                big = F.interpolate(t, size=(self.load_size, self.load_size), mode="bilinear",
-                                    align_corners=False)             # [N, C, L, L]
-                t = torch.stack([big[i, :, top[i]:top[i] + self.size, left[i]:left[i] + self.size]
-                                 for i in range(n)])                 # [N, C, S, S]
-            if flips is not None:
-                t = torch.where(flips.to(t.device)[:, None, None, None], t.flip(-1), t)
-            out.append(t)
-        return out
 
 
 # --- built-in MNIST tasks --------------------------------------------------------------------------

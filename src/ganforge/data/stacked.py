@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.config.schema import DataConfig
-from ganforge.data.datasets import DATASETS, Data, fit_images, uint8_to_float
+from ganforge.schema import DataConfig
+from ganforge.data.base import Data, fit_images, uint8_to_float
+from ganforge.data.datasets import DATASETS
 from ganforge.data.idx import load_idx_dataset
 from ganforge.errors import UserError
 

@@ -167,6 +167,30 @@ def get_extractor(extractor, device: str = "cpu", weights: str | Path | None = N
                     f"or a torch.nn.Module, got {type(extractor).__name__}")
 
 
+def differentiable_features(extractor) -> Callable[[Tensor], Tensor]:
+    """A function images [N, C, H, W] -> features [N, D] with gradients, from a registered extractor
+    name, a FeatureExtractor or an nn.Module. The extractor's own __call__ validates and runs without
+    gradients; this applies the same preparation (clamp to [-1, 1], channels, resize) differentiably."""
+    ext = get_extractor(extractor)
+    net = ext.net
+
+    def features(x: Tensor) -> Tensor:
+        x = x.clamp(-1, 1)
+        if ext.channels is not None:
+            x = to_channels(x, ext.channels)
+        if ext.size is not None:
+            x = resize(x, ext.size, ext.antialias)
+        out = net(x.to(ext.device))
+        return (out[0] if isinstance(out, (tuple, list)) else out).flatten(1)
+
+    return features
+
+
+def extractor_for_data(data_name: str) -> str:
+    """ganforge's LeNet trained on a model's data: lenet-fashion for Fashion-MNIST, else lenet-mnist."""
+    return "lenet-fashion" if "fashion" in data_name else "lenet-mnist"
+
+
 # --- lenet-mnist / lenet-fashion -----------------------------------------------------------------
 def _lenet(dataset: str) -> Callable[..., FeatureExtractor]:
     name = f"lenet-{dataset}"

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ import numpy as np
 import torch
 
 from ganforge.errors import UserError
+from ganforge.io import atomic_write
 from ganforge.metrics.extractors import FeatureExtractor, cache_dir, get_extractor
 from ganforge.metrics.fid import RunningGaussian, frechet_distance, intra_class_fid_from_stats
 from ganforge.metrics.classifier import InceptionScoreAccumulator, class_kl
@@ -197,14 +196,7 @@ def _save(path: Path, c: Collected) -> None:
                    "class_sigma": np.stack([c.class_stats[k][1] for k in keys])}
     if c.pred_counts is not None:
         arrays["pred_counts"] = c.pred_counts
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".npz")   # atomic: write, rename
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def _load(path: Path) -> Collected:
@@ -259,28 +251,28 @@ def parse_metrics(metrics: str | Iterable[str]) -> list[str]:
 
 
 def model_sampler(model) -> Callable:
-    """A sampler for a `ganforge.api.load` model: `model.sample`, or for a conditional model
-    (num_classes > 0) one that also returns its labels, balanced (label of row i = i % classes)."""
-    k = int(getattr(model, "num_classes", 0) or 0)
-    if k > 0 and hasattr(model, "generate") and hasattr(model, "latents"):
-        def sample(b: int, s: int):
-            y = torch.arange(b) % k
-            return model.generate(model.latents(b, s), y), y
-        return sample
+    """A sampler for a loaded model (`ganforge.load`, `ganforge.inference.load_model`): its images,
+    and for a class-conditional model its labels too, balanced (label of row i = i % classes; see
+    `ganforge.inference.sampling.sampler`). Any other object: its `sample(n, seed=)`."""
+    from ganforge.inference.model import LoadedModel
+    from ganforge.inference.sampling import sampler
+
+    if isinstance(model, LoadedModel):
+        return sampler(model)
     return lambda b, s: model.sample(b, seed=s)
 
 
 def open_source(source, n: int, seed: int = 0, device: str = "cpu") -> ImageSource:
-    """A sampler callable, an ImageSource, a run directory (sampled through ganforge.api.load),
-    or an image folder / .npz / .npy path."""
+    """A sampler callable, an ImageSource, a run directory (loaded by the inference layer and
+    sampled through `model_sampler`), or an image folder / .npz / .npy path."""
     if isinstance(source, ImageSource):
         return source
     if callable(source):
         return SamplerSource(source, n, seed, name=getattr(source, "__qualname__", "sampler"))
     if isinstance(source, (str, Path)):
         if is_run_dir(source):
-            from ganforge.api import load
-            return SamplerSource(model_sampler(load(source, device=device)), n, seed, name=Path(source).name)
+            from ganforge.inference.model import load_model
+            return SamplerSource(model_sampler(load_model(source, device=device)), n, seed, name=Path(source).name)
         text = str(source)
         if not Path(text).expanduser().exists():
             raise UserError(f"{text}: no such run directory, image folder or .npz/.npy file")

@@ -17,8 +17,7 @@ import torch
 from torch import Tensor
 
 from ganforge.errors import UserError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+from ganforge.io import IMAGE_SUFFIXES
 Batch = tuple[Tensor, "Tensor | None"]           # images [B, C, H, W] in [-1, 1], labels [B] or None
 
 
@@ -53,7 +52,7 @@ class ResizedSource(ImageSource):
         self.name, self.length, self.has_labels = inner.name, inner.length, inner.has_labels
 
     def batches(self, n: int, batch_size: int) -> Iterator[Batch]:
-        from ganforge.data.datasets import fit_images
+        from ganforge.data.base import fit_images
 
         for images, labels in self.inner.batches(n, batch_size):
             yield fit_images(images, self.size, None), labels

@@ -14,7 +14,7 @@ Spectral norm on every conv / linear of D (and its projection embedding) and, wi
 (set by the biggan presets), of G; orthogonal initialisation. What else BigGAN is, lives elsewhere: the hinge loss (losses.py), orthogonal
 regularisation beta * sum ||W W^T (.) (1 - I)||^2 over G's weights except the shared embedding
 (regularizers.orthogonal_penalty, loss.ortho, applied by objectives/conditional.py), EMA of G's
-weights (train.ema), and the truncation trick at sampling (ganforge.synth.truncated_normal).
+weights (train.ema), and the truncation trick at sampling (ganforge.inference.sampling.truncated_normal).
 
 Channels, as multiples of model.g_width / model.d_width (BigGAN-PyTorch's ch):
     32 px  G blocks 4 -> 4 -> 4 -> 4              D blocks 4, 4 (down), 4, 4
@@ -24,12 +24,13 @@ Channels, as multiples of model.g_width / model.d_width (BigGAN-PyTorch's ch):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.config.schema import ModelConfig
+from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.conditional import CondGBlock, ConditionalDiscriminator, SumPool, check_conditional
 from ganforge.models.layers import SpectralNormOptions, spectral_norm_all
@@ -39,6 +40,7 @@ from ganforge.objectives.conditional import ConditionalObjective
 
 @dataclass
 class BigGANConfig(SpectralNormOptions, ModelConfig):
+    can_condition: ClassVar[bool] = True
     family: str = "biggan"
     z_dim: int = 100                  # split into chunks: one for the input layer, one per G block (hierarchical z)
     g_width: int = 64                 # channel multiplier of G (BigGAN's ch)

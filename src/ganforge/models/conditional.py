@@ -22,13 +22,14 @@ pool ([N, ch]). The training step (incl. AC-GAN's class loss) lives in objective
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganforge.config.schema import ModelConfig
+from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.layers import (ConditionalBatchNorm2d, MinibatchStdOptions, SpectralNormOptions, check_norms,
@@ -40,6 +41,7 @@ from ganforge.objectives.conditional import ConditionalObjective
 @dataclass
 class ConditioningOptions:
     """How G and D take the class label (both conditional backbones)."""
+    can_condition: ClassVar[bool] = True
     cond_g: str = "cbn"               # G takes y through cbn (conditional BatchNorm) | concat (embedding joined to z)
     cond_d: str = "projection"        # D takes y through projection (Miyato & Koyama 2018) | concat (embedding maps joined to the image) | acgan (auxiliary classifier, Odena et al. 2017)
     embed_dim: int = 32               # label embedding size for concat conditioning

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ganforge.config.schema import ModelConfig
+from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.layers import (MinibatchStdDev, MinibatchStdOptions, Pack, PackingOptions, SpectralNormOptions,
                                     spectral_norm_all)

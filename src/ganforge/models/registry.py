@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 import torch
 from torch import Tensor, nn
 
-from ganforge.config.schema import ModelConfig
+from ganforge.schema import ModelConfig
 from ganforge.objectives.adversarial import AdversarialObjective
 from ganforge.objectives.base import Objective
 from ganforge.registry import Registry
@@ -49,6 +49,11 @@ class Family:
     def is_conditional(self, model_cfg: ModelConfig) -> bool:
         """Whether G takes class labels under this model config."""
         return bool(model_cfg.conditional)
+
+    @property
+    def can_condition(self) -> bool:
+        """Whether some config of this family makes G take class labels."""
+        return self.config.can_condition
 
     @property
     def translates(self) -> bool:

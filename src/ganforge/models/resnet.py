@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.config.schema import ModelConfig
+from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.layers import (MinibatchStdDev, MinibatchStdOptions, Pack, PackingOptions, SpectralNormOptions,
                                     check_norms, norm2d, spectral_norm_all)

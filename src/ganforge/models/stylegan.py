@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.config.schema import ModelConfig
+from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.layers import MinibatchStdDev, MinibatchStdOptions
 from ganforge.models.registry import register_family
@@ -367,6 +368,7 @@ class StyleDiscriminator(nn.Module):
 
 @dataclass
 class StyleGANConfig(MinibatchStdOptions, ModelConfig):
+    can_condition: ClassVar[bool] = True
     family: str = "stylegan"
     z_dim: int = 100
     w_dim: int = 128                  # size of the intermediate latent w (Karras et al. 2020: 512)

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.augment import AdaController, Augment
-from ganforge.config.schema import LossConfig
+from ganforge.schema import LossConfig
 from ganforge.errors import UserError
 from ganforge.losses import LOSSES
 from ganforge.objectives.base import Objective, Phase, StepState

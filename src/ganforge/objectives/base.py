@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ganforge.config.schema import OBJECTIVE_TRAIN_KEYS, LossConfig
+from ganforge.schema import OBJECTIVE_TRAIN_KEYS, LossConfig
 from ganforge.errors import UserError
 
 
@@ -59,7 +59,7 @@ class Objective:
     @classmethod
     def validate(cls, cfg) -> None:
         """Refuse a non-default value of a train.* option this objective does not read."""
-        from ganforge.config.schema import TrainConfig
+        from ganforge.schema import TrainConfig
 
         default = TrainConfig()
         for key in OBJECTIVE_TRAIN_KEYS:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ganforge.config.schema import LossConfig
-from ganforge.data.paired import PairedJitter
+from ganforge.schema import LossConfig
+from ganforge.augment import PairedJitter
 from ganforge.errors import UserError
 from ganforge.losses import LOSSES
 from ganforge.objectives.adversarial import AdversarialObjective

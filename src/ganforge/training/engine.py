@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from ganforge.config.schema import TrainConfig
+from ganforge.schema import TrainConfig
 from ganforge.errors import UserError
 
 PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}

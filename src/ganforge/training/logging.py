@@ -6,8 +6,9 @@ import json
 import math
 from pathlib import Path
 
-import torch
 from torch import Tensor
+
+from ganforge.io import atomic_write, save_grid
 
 
 class RunLogger:
@@ -35,19 +36,14 @@ class RunLogger:
 
 
 def save_samples(samples: Tensor, path: Path, nrow: int | None = None) -> Path:
-    """Images [N, C, H, W] in [-1, 1] -> a PNG grid; points [N, 2] -> a PNG scatter plot."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Images [N, C, H, W] in [-1, 1] -> a PNG grid; points [N, 2] -> a PNG scatter plot. Written atomically."""
     samples = samples.detach().float().cpu()
     if samples.ndim == 4:
-        from torchvision.utils import save_image
-
-        nrow = nrow or max(1, int(math.sqrt(len(samples))))
-        save_image(samples.clamp(-1, 1), str(path), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
-    elif samples.ndim == 2 and samples.shape[1] == 2:
-        scatter(samples, path)
-    else:
-        raise ValueError(f"cannot draw samples of shape {list(samples.shape)}")
-    return path
+        return save_grid(samples, path, nrow=nrow)
+    if samples.ndim == 2 and samples.shape[1] == 2:
+        atomic_write(path, lambda tmp: scatter(samples, tmp))
+        return path
+    raise ValueError(f"cannot draw samples of shape {list(samples.shape)}")
 
 
 def scatter(points: Tensor, path: Path, real: Tensor | None = None, modes: Tensor | None = None) -> Path:

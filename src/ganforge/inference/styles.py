@@ -1,53 +1,61 @@
-"""What a trained StyleGAN can do beyond G(z): truncation, style mixing, interpolation in w,
-projection of an image into w (GAN inversion) and perceptual path length.
+"""What a style-based generator (a family with `styles`: a mapping network z -> w and one w input per
+synthesis layer) can do beyond G(z): truncation in W, style mixing, and projection of an image into
+W (GAN inversion).
 
-Every function takes a `GanModel` from `ganforge.load(run)` or a `StyleGenerator` (its `.generator`),
-never changes its weights, and draws its randomness from its own seeded generator, so results are a
-function of the arguments alone. Images are [N, C, H, W], clamped to [-1, 1] (StyleGAN's synthesis
-output is not squashed; projection optimises the raw output).
+Every function takes a loaded model (`ganforge.load(run)`) or the generator itself, never changes its
+weights, and draws its randomness from its own seeded generator, so results are a function of the
+arguments alone. Images are [N, C, H, W], clamped to [-1, 1] (the synthesis output is not squashed;
+projection optimises the raw output).
 
     sample_truncated(model, 16, seed=0, psi=0.7)          truncation trick (Karras et al. 2019, sec. 4)
     style_mixing_grid(model, [1, 2, 3], [4, 5], crossover=4)
-    interpolate_w(model, seed_a=0, seed_b=1, steps=8)
     project(model, target)                                 -> Projection(w, ws, image, psnr, losses)
     project_image(model, "digit.png", "out/")              the same from / to files (`ganforge project`)
-    perceptual_path_length(model, space="w")               PPL (Karras et al. 2019, sec. 4.2)
 """
 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
+from ganforge.data.folders import read_image
 from ganforge.errors import UserError
+from ganforge.inference.model import families_that
+from ganforge.inference.sampling import check_psi
+from ganforge.io import atomic_write, refuse_overwrite, save_grid
+from ganforge.metrics.extractors import differentiable_features, extractor_for_data
+from ganforge.metrics.image import psnr
+
+# what a style-based generator offers: mapping(z, y) -> w [N, w_dim]; broadcast(w) -> ws [N, num_ws, w_dim];
+# truncate(ws, psi, cutoff); mix(ws_a, ws_b, crossover); synthesis(ws, noise_mode=)
+STYLE_INTERFACE = ("mapping", "synthesis", "broadcast", "truncate", "mix", "num_ws", "z_dim")
 
 
 # --- inputs ---------------------------------------------------------------------------------------
-def style_generator(model):
-    """The StyleGenerator of a GanModel (its EMA weights when saved) or the generator itself."""
-    from ganforge.models.stylegan import StyleGenerator
-
+def style_generator(model) -> nn.Module:
+    """The style-based generator of a loaded model (its EMA weights when saved) or the generator itself."""
+    family = getattr(model, "family", None)
+    able = " or ".join(families_that(lambda f: f.styles))
+    if family is not None and not family.styles:
+        raise UserError(f"this needs a model with per-layer styles (model.family={able}), not {family.name}")
     G = getattr(model, "generator", model)
     G = getattr(G, "module", G)                 # a Fabric-wrapped network
-    if not isinstance(G, StyleGenerator):
-        family = getattr(getattr(getattr(model, "config", None), "model", None), "family", type(G).__name__)
-        raise UserError(f"this needs a StyleGAN model (model.family=stylegan), not {family}")
+    if not all(hasattr(G, a) for a in STYLE_INTERFACE):
+        raise UserError(f"this needs a model with per-layer styles (model.family={able}), not {type(G).__name__}")
     return G
 
 
-def _device(G) -> torch.device:
+def style_device(G: nn.Module) -> torch.device:
     return next(G.parameters()).device
 
 
-def _labels(G, n: int, label: int | None) -> Tensor | None:
+def style_labels(G: nn.Module, n: int, label: int | None) -> Tensor | None:
     """Labels for a conditional G: `label` for every row, or balanced rows (row i: class i % classes)."""
     if not G.conditional:
         return None
@@ -58,24 +66,20 @@ def _labels(G, n: int, label: int | None) -> Tensor | None:
     return torch.arange(n) % G.num_classes
 
 
-def _z(G, seeds, device) -> Tensor:
-    """One z per seed, each from its own generator (as ganforge.api's latents): [len(seeds), z_dim]."""
+def seeded_z(G: nn.Module, seeds, device) -> Tensor:
+    """One z per seed, each from its own generator (as `sampling.latents`): [len(seeds), z_dim]."""
     return torch.cat([torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]).to(device)
 
 
-def _map(G, z: Tensor, y: Tensor | None) -> Tensor:
-    return G.mapping(z, None if y is None else y.to(z.device))          # [N, w_dim]
+def map_z(G: nn.Module, z: Tensor, y: Tensor | None) -> Tensor:
+    """w [N, w_dim] = G.mapping(z, y)."""
+    return G.mapping(z, None if y is None else y.to(z.device))
 
 
-def check_psi(psi) -> float:
-    """A truncation psi: any finite number (1: none, 0: the mean w; the paper also shows -1)."""
-    try:
-        value = float(psi)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not math.isfinite(value):
-        raise UserError(f"truncation psi {psi!r}: give a number such as 0.7 (1: no truncation, 0: the average image)")
-    return value
+def default_extractor(model) -> str:
+    """ganforge's LeNet trained on the model's data: lenet-fashion for Fashion-MNIST, else lenet-mnist."""
+    name = getattr(getattr(getattr(model, "config", None), "data", None), "name", "")
+    return extractor_for_data(name)
 
 
 # --- sampling -------------------------------------------------------------------------------------
@@ -84,20 +88,20 @@ def sample_truncated(model, n: int, seed: int = 0, psi: float = 0.7, cutoff: int
                      label: int | None = None, batch_size: int = 256) -> Tensor:
     """n images with the truncation trick: w <- w_avg + psi (w - w_avg) on the first `cutoff` layers
     (None: all). psi = 1 is plain sampling, psi = 0 gives the "average" image for every z. The z are
-    those of `GanModel.sample(n, seed)`, so psi = 1 reproduces it."""
+    those of `sample(model, n, seed)`, so psi = 1 reproduces it."""
     G = style_generator(model)
     psi = check_psi(psi)
     if n < 1:
         raise UserError(f"n must be at least 1, got {n}")
     if cutoff is not None and not 1 <= cutoff <= G.num_ws:
         raise UserError(f"truncation cutoff {cutoff}: choose 1 to {G.num_ws} (the number of style inputs)")
-    dev = _device(G)
+    dev = style_device(G)
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
-    y = _labels(G, n, label)
+    y = style_labels(G, n, label)
     out = []
     for i in range(0, n, batch_size):
         yb = None if y is None else y[i:i + batch_size].to(dev)
-        ws = G.truncate(G.broadcast(_map(G, z[i:i + batch_size], yb)), psi, cutoff)
+        ws = G.truncate(G.broadcast(map_z(G, z[i:i + batch_size], yb)), psi, cutoff)
         out.append(G.synthesis(ws, noise_mode="const").float().cpu().clamp(-1, 1))
     return torch.cat(out)
 
@@ -108,17 +112,17 @@ def style_mixing_grid(model, row_seeds, col_seeds, crossover: int, psi: float = 
     """The StyleGAN figure 3 grid: row i, column j is coarse styles (the ws before `crossover`) from
     row_seeds[i] and fine styles (from `crossover` on) from col_seeds[j]. The first row shows the
     column sources, the first column the row sources; the corner is blank.
-    Returns (images [(R + 1) (C + 1), C, H, W], images per row = C + 1) for `save_samples(..., nrow=)`."""
+    Returns (images [(R + 1) (C + 1), C, H, W], images per row = C + 1) for `save_grid(..., nrow=)`."""
     G = style_generator(model)
     if not 1 <= crossover < G.num_ws:
         raise UserError(f"crossover {crossover}: choose 1 to {G.num_ws - 1} (layers before it take the row's styles)")
     rows, cols = list(row_seeds), list(col_seeds)
     if not rows or not cols:
         raise UserError("style mixing needs at least one row seed and one column seed")
-    dev = _device(G)
-    y = _labels(G, 1, label)
+    dev = style_device(G)
+    y = style_labels(G, 1, label)
     y1 = None if y is None else y.expand(len(rows) + len(cols))
-    w = G.truncate(_map(G, _z(G, rows + cols, dev), y1), psi)                  # [R + C, w_dim]
+    w = G.truncate(map_z(G, seeded_z(G, rows + cols, dev), y1), psi)           # [R + C, w_dim]
     w_rows, w_cols = w[:len(rows)], w[len(rows):]
     synth = lambda ws: G.synthesis(ws, noise_mode="const").float().cpu().clamp(-1, 1)    # noqa: E731
     row_img, col_img = synth(G.broadcast(w_rows)), synth(G.broadcast(w_cols))
@@ -128,47 +132,6 @@ def style_mixing_grid(model, row_seeds, col_seeds, crossover: int, psi: float = 
         mixed = synth(G.mix(a, G.broadcast(w_cols), crossover))
         tiles += [row_img[i]] + list(mixed)
     return torch.stack(tiles), len(cols) + 1
-
-
-@torch.no_grad()
-def interpolate_w(model, seed_a: int = 0, seed_b: int = 1, steps: int = 8, psi: float = 1.0,
-                  label: int | None = None) -> Tensor:
-    """Images along the straight line from w(seed_a) to w(seed_b) in W: [steps, C, H, W]."""
-    G = style_generator(model)
-    if steps < 2:
-        raise UserError(f"interpolation needs at least 2 steps, got {steps}")
-    y = _labels(G, 1, label)                       # conditional: both ends in one class (default 0)
-    w = G.truncate(_map(G, _z(G, [seed_a, seed_b], _device(G)), None if y is None else y.expand(2)), psi)
-    t = torch.linspace(0, 1, steps, device=w.device)[:, None]                   # [steps, 1]
-    return G.synthesis(G.broadcast(w[:1].lerp(w[1:], t)), noise_mode="const").float().cpu().clamp(-1, 1)
-
-
-# --- feature network ------------------------------------------------------------------------------
-def default_extractor(model) -> str:
-    """ganforge's LeNet trained on the model's data: lenet-fashion for Fashion-MNIST, else lenet-mnist."""
-    name = getattr(getattr(getattr(model, "config", None), "data", None), "name", "")
-    return "lenet-fashion" if "fashion" in name else "lenet-mnist"
-
-
-def differentiable_features(extractor):
-    """A function images [N, C, H, W] -> features [N, D] with gradients, from a registered extractor
-    name, a FeatureExtractor or an nn.Module. The extractor's own __call__ validates and runs without
-    gradients; this applies the same preparation (clamp to [-1, 1], channels, resize) differentiably."""
-    from ganforge.metrics.extractors import get_extractor, resize, to_channels
-
-    ext = get_extractor(extractor)
-    net = ext.net
-
-    def features(x: Tensor) -> Tensor:
-        x = x.clamp(-1, 1)
-        if ext.channels is not None:
-            x = to_channels(x, ext.channels)
-        if ext.size is not None:
-            x = resize(x, ext.size, ext.antialias)
-        out = net(x.to(ext.device))
-        return (out[0] if isinstance(out, (tuple, list)) else out).flatten(1)
-
-    return features
 
 
 # --- projection -----------------------------------------------------------------------------------
@@ -196,7 +159,7 @@ def project(model, target: Tensor, *, steps: int = 300, lr: float = 0.1, wplus: 
     noise on w, std 0.05 x the spread of w, decaying to 0 at 75% of the steps, to escape poor local
     minima. Noise inputs stay at their constant images (the official projector optimises them too)."""
     G = style_generator(model)
-    dev = _device(G)
+    dev = style_device(G)
     t = target.detach().float()
     t = t[None] if t.ndim == 3 else t
     exp = (1, G.synthesis.channels, G.synthesis.resolution, G.synthesis.resolution)
@@ -207,7 +170,7 @@ def project(model, target: Tensor, *, steps: int = 300, lr: float = 0.1, wplus: 
                         f"(got {steps}, {lr}, {feature_weight})")
     t = t.to(dev)
     gen = torch.Generator().manual_seed(seed)
-    y = _labels(G, 1, label)
+    y = style_labels(G, 1, label)
     if G.conditional and label is None:
         raise UserError("this StyleGAN is class-conditional: give the target's class (--label)")
     y = None if y is None else y.to(dev)
@@ -219,7 +182,7 @@ def project(model, target: Tensor, *, steps: int = 300, lr: float = 0.1, wplus: 
             f_norm = f_target.square().sum().clamp_min(1e-8)
     with torch.no_grad():                                   # where W lives: its mean and spread
         z = torch.randn(w_avg_samples, G.z_dim, generator=gen).to(dev)
-        w_all = _map(G, z, None if y is None else y.expand(w_avg_samples))      # [S, w_dim]
+        w_all = map_z(G, z, None if y is None else y.expand(w_avg_samples))      # [S, w_dim]
         w_mean = w_all.mean(0, keepdim=True)                                     # [1, w_dim]
         w_std = float(((w_all - w_mean).square().sum(1).mean()).sqrt())
     w = (w_mean.repeat(G.num_ws, 1) if wplus else w_mean).clone().requires_grad_(True)
@@ -253,8 +216,6 @@ def project(model, target: Tensor, *, steps: int = 300, lr: float = 0.1, wplus: 
         for p, flag in zip(params, flags):
             p.requires_grad_(flag)
         G.train(was_training)
-    from ganforge.translate import psnr
-
     with torch.no_grad():
         ws = (w.expand(G.num_ws, -1) if not wplus else w).detach()                # [num_ws, w_dim]
         image = G.synthesis(ws[None], noise_mode="const")[0].float()
@@ -265,8 +226,6 @@ def project(model, target: Tensor, *, steps: int = 300, lr: float = 0.1, wplus: 
 
 def load_target(model, path: Path) -> Tensor:
     """An image file as the model's input: grey or RGB like the model, centre-cropped, resized, [C, H, W]."""
-    from ganforge.data.folders import read_image
-
     G = style_generator(model)
     if not Path(path).is_file():
         raise UserError(f"{path}: no such image file")
@@ -278,97 +237,18 @@ def project_image(model, image: str | Path, out_dir: str | Path, *, overwrite: b
                   **kwargs) -> dict:
     """`project` an image file and write into out_dir: projected_w.npz (w, ws, psnr), reconstruction.png
     and comparison.png (target | reconstruction). Returns {"projection": Projection, paths..., "psnr"}."""
-    from ganforge.training.logging import save_samples
-
     out = Path(out_dir)
     files = {"w": out / "projected_w.npz", "reconstruction": out / "reconstruction.png",
              "comparison": out / "comparison.png"}
-    clash = [str(p) for p in files.values() if p.exists()]
-    if clash and not overwrite:
-        raise UserError(f"{clash[0]} already exists; pass --overwrite or choose another --out")
+    refuse_overwrite(*files.values(), overwrite=overwrite)
     target = load_target(model, Path(image))
     result = project(model, target, **kwargs)
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic(files["w"], lambda tmp: np.savez(tmp, w=result.w.numpy(), ws=result.ws.numpy(),
-                                              psnr=np.float64(result.psnr), wplus=np.bool_(len(result.w) > 1)))
-    _atomic(files["reconstruction"], lambda tmp: save_samples(result.image[None], Path(tmp), nrow=1))
-    _atomic(files["comparison"], lambda tmp: save_samples(torch.stack([result.target, result.image]), Path(tmp), nrow=2))
+    atomic_write(files["w"], lambda tmp: np.savez(tmp, w=result.w.numpy(), ws=result.ws.numpy(),
+                                                   psnr=np.float64(result.psnr), wplus=np.bool_(len(result.w) > 1)))
+    save_grid(result.image[None], files["reconstruction"], nrow=1)
+    save_grid(torch.stack([result.target, result.image]), files["comparison"], nrow=2)
     return {"projection": result, "psnr": result.psnr, **{k: str(v) for k, v in files.items()}}
 
 
-def _atomic(path: Path, write) -> None:
-    """write(tmp) to a temporary file beside `path`, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-# --- perceptual path length -----------------------------------------------------------------------
-def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
-    """Spherical interpolation between the directions of a and b [N, D] at t [N, 1] (unit length out);
-    the right path in Z, where z ~ N(0, I) is (after pixel norm) a point on a sphere."""
-    a = a / a.norm(dim=1, keepdim=True)
-    b = b / b.norm(dim=1, keepdim=True)
-    d = (a * b).sum(1, keepdim=True).clamp(-1.0, 1.0)
-    p = t * torch.acos(d)
-    c = b - d * a
-    c = c / c.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    out = a * torch.cos(p) + c * torch.sin(p)
-    return out / out.norm(dim=1, keepdim=True)
-
-
-@torch.no_grad()
-def perceptual_path_length(model, space: str = "w", n: int = 2000, eps: float = 1e-4, extractor=None,
-                           seed: int = 0, batch_size: int = 200, label: int | None = None) -> dict[str, float]:
-    """Perceptual path length (Karras et al. 2019, sec. 4.2, "full" paths): for random pairs and
-    t ~ U[0, 1], the distance between the images at t and t + eps along the path, divided by eps^2;
-    paths are slerp in Z (space="z") or lerp in W (space="w"); the mean after dropping values outside
-    the 1st and 99th percentiles.
-
-    The distance differs from the original's LPIPS on VGG16 (5 layers, learned weights, on face
-    crops): here it is the squared L2 distance between unit-normalised features of ganforge's LeNet
-    (128-d fc features of 28x28 grey images; `extractor`, default lenet-mnist or lenet-fashion by the
-    model's data), the normalisation LPIPS applies per layer. Values are therefore comparable between
-    models scored with the same extractor, not with published PPL. Noise inputs are constant.
-    Returns {"ppl": mean, "ppl_median": ..., "n": pairs kept}."""
-    from ganforge.metrics.extractors import get_extractor
-
-    G = style_generator(model)
-    if space not in ("z", "w"):
-        raise UserError(f"space={space!r}: choose z or w")
-    if n < 2 or eps <= 0 or batch_size < 1:
-        raise UserError(f"PPL needs n >= 2 pairs, eps > 0 and batch_size >= 1 (got {n}, {eps}, {batch_size})")
-    ext = get_extractor(extractor or default_extractor(model))
-    dev = _device(G)
-    gen = torch.Generator().manual_seed(seed)
-    y_all = _labels(G, n, label)
-    dist = []
-    for i in range(0, n, batch_size):
-        b = min(batch_size, n - i)
-        z0, z1 = torch.randn(b, G.z_dim, generator=gen), torch.randn(b, G.z_dim, generator=gen)
-        t = torch.rand(b, 1, generator=gen)
-        y = None if y_all is None else y_all[i:i + b].repeat(2).to(dev)
-        if space == "z":
-            zs = torch.cat([slerp(z0, z1, t), slerp(z0, z1, t + eps)]).to(dev)       # [2b, z_dim]
-            w = _map(G, zs, y)
-        else:
-            w0, w1 = _map(G, torch.cat([z0, z0]).to(dev), y), _map(G, torch.cat([z1, z1]).to(dev), y)
-            tt = torch.cat([t, t + eps]).to(dev)                                    # [2b, 1]
-            w = w0.lerp(w1, tt)
-        img = G.synthesis(G.broadcast(w), noise_mode="const").float().cpu().clamp(-1, 1)   # [2b, C, H, W]
-        f = ext(img).features.double()
-        f = f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        dist.append(((f[:b] - f[b:]).square().sum(1) / eps ** 2).numpy())
-    d = np.concatenate(dist)
-    lo, hi = np.percentile(d, 1, method="lower"), np.percentile(d, 99, method="higher")
-    kept = d[(d >= lo) & (d <= hi)]
-    return {"ppl": float(kept.mean()), "ppl_median": float(np.median(kept)), "n": int(len(kept))}
-
-
-__all__ = ["Projection", "check_psi", "default_extractor", "differentiable_features", "interpolate_w", "load_target",
-           "perceptual_path_length", "project", "project_image", "sample_truncated", "slerp", "style_generator",
-           "style_mixing_grid"]
+__all__ = ["Projection", "STYLE_INTERFACE", "default_extractor", "load_target", "map_z", "project", "project_image",
+           "sample_truncated", "seeded_z", "style_device", "style_generator", "style_labels", "style_mixing_grid"]

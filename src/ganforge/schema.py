@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -33,6 +33,7 @@ class ModelConfig:
     """Base of every family's `model` section. Subclasses add the family's options as fields."""
 
     family: str = "dcgan"             # a registered model family
+    can_condition: ClassVar[bool] = False   # some config of this family makes G take class labels
 
     @property
     def conditional(self) -> bool:

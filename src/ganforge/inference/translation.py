@@ -1,10 +1,9 @@
-"""Translate images with a trained pix2pix or CycleGAN model, and draw comparison grids.
+"""Translate images with a loaded image-to-image model, and draw comparison grids.
 
-    model = ganforge.load("runs/pix2pix-edges")
-    out = model.translate(x, direction="AtoB")          # [N, C, H, W] in [-1, 1] -> same layout
+    out = translate_tensor(model, x, "AtoB")            # [N, C, H, W] in [-1, 1] -> same layout, on the CPU
     translate_files(model, Path("edges/"), Path("out/"))  # files -> out/<name>.png + out/comparison.png
 
-A family's objective names which network translates which way (`directions`): pix2pix has "AtoB"
+The family names which network translates which way (`Family.directions`): pix2pix has "AtoB"
 only (train with data.direction=BtoA for the reverse), CycleGAN has G for "AtoB" and F for "BtoA".
 Networks run in eval mode: dropout off, batch norm with its running statistics. (Isola et al. keep
 dropout on at test time and use the test batch's statistics; eval mode makes outputs a
@@ -13,38 +12,41 @@ deterministic function of each input alone.)
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from ganforge.data.folders import list_images
+from ganforge.data.paired import read_translation_input
 from ganforge.errors import UserError
+from ganforge.inference.model import LoadedModel, families_that
+from ganforge.io import IMAGE_SUFFIXES, refuse_overwrite, save_grid, save_image
+from ganforge.metrics.image import psnr
+from ganforge.objectives.translation import tiles
 
 MAX_GRID_ROWS = 64            # the comparison grid shows at most this many examples
 
 
-def directions(model) -> dict[str, str]:
+def directions(model: LoadedModel) -> dict[str, str]:
     """Direction -> network name for a loaded model's family ({} for noise -> image families)."""
-    from ganforge.models import MODELS
-
-    return dict(MODELS.get(model.config.model.family).directions)
+    return dict(model.family.directions)
 
 
-def translator(model, direction: str) -> nn.Module:
+def translator(model: LoadedModel, direction: str) -> nn.Module:
     dirs = directions(model)
-    family = model.config.model.family
+    family = model.family.name
     if not dirs:
+        able = ", ".join(families_that(lambda f: f.directions))
         raise UserError(f"this {family} model generates from noise and does not translate images; "
-                        "use 'ganforge sample'")
+                        f"use 'ganforge sample' (families that translate: {able})")
     if direction not in dirs:
-        hint = " (train with data.direction=BtoA for the other way)" if family == "pix2pix" else ""
+        hint = f" (train with data.direction={direction} for the other way)" if len(dirs) == 1 else ""
         raise UserError(f"a {family} model translates {' and '.join(dirs)} only, not {direction!r}{hint}")
     return model.networks[dirs[direction]]
 
 
-def io_shapes(model, direction: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+def io_shapes(model: LoadedModel, direction: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     """([C, H, W] of the inputs, [C, H, W] of the outputs) for `direction`."""
     c_a, h, w = model.data_shape
     c_b = model.config.model.out_channels or c_a
@@ -53,7 +55,7 @@ def io_shapes(model, direction: str) -> tuple[tuple[int, int, int], tuple[int, i
 
 
 @torch.no_grad()
-def translate_tensor(model, x: Tensor, direction: str = "AtoB", batch_size: int = 64) -> Tensor:
+def translate_tensor(model: LoadedModel, x: Tensor, direction: str = "AtoB", batch_size: int = 64) -> Tensor:
     """Images [N, C, H, W] (or one [C, H, W]) in [-1, 1] -> their translations, on the CPU."""
     net = translator(model, direction)
     x = torch.as_tensor(x)
@@ -71,25 +73,20 @@ def translate_tensor(model, x: Tensor, direction: str = "AtoB", batch_size: int 
 def comparison_tiles(inputs: Tensor, outputs: Tensor, targets: Tensor | None = None) -> Tensor:
     """[k N, C, H, W]: per example `input | output | target` (k = 2 without targets); grey images
     become RGB when any column is colour. The training previews use the same layout."""
-    from ganforge.objectives.translation import tiles
-
     return tiles([inputs, outputs] + ([targets] if targets is not None else []))
 
 
 def save_comparison(path: Path, inputs: Tensor, outputs: Tensor, targets: Tensor | None = None,
                     per_row: int = 1) -> Path:
     """A PNG grid with rows of `input | output | target`, `per_row` examples side by side."""
-    from ganforge.training.logging import save_samples
-
-    tiles = comparison_tiles(inputs, outputs, targets)
     k = 2 if targets is None else 3
-    return save_samples(tiles, Path(path), nrow=k * per_row)
+    return save_grid(comparison_tiles(inputs, outputs, targets), Path(path), nrow=k * per_row)
 
 
 # --- files ---------------------------------------------------------------------------------------------
 def list_inputs(path: Path) -> list[Path]:
-    from ganforge.data.folders import IMAGE_SUFFIXES, list_images
-
+    """An image file, or the images of a folder (recursively, sorted)."""
+    path = Path(path)
     if not path.exists():
         raise UserError(f"input {path} does not exist; give an image file or a folder of images")
     if path.is_dir():
@@ -105,60 +102,40 @@ def _key(path: Path, base: Path) -> str:
     return "_".join(rel.with_suffix("").parts)
 
 
-def _write_png(image: Tensor, path: Path) -> None:
-    """One image [C, H, W] in [-1, 1] -> PNG, written to a temporary name and renamed."""
-    from PIL import Image
+def _target_files(files: list[Path], input_path: Path, target: Path) -> list[Path]:
+    """The known target of every input: the one file `target`, or the file of the same name in the folder."""
+    if not target.exists():
+        raise UserError(f"target {target} does not exist; give an image file or a folder of images")
+    if target.is_dir():
+        by_key = {_key(p, target): p for p in list_inputs(target)}
+        missing = [_key(p, input_path) for p in files if _key(p, input_path) not in by_key]
+        if missing:
+            raise UserError(f"no target for '{missing[0]}' in {target} ({len(missing)} missing); "
+                            "target files must have the inputs' names")
+        return [by_key[_key(p, input_path)] for p in files]
+    if len(files) == 1:
+        return list_inputs(target)
+    raise UserError(f"--target {target} is one file but the input holds {len(files)} images; "
+                    "give a folder of targets with the same names")
 
-    from ganforge.api import to_uint8
 
-    arr = to_uint8(image[None])[0]                                # [H, W, C] uint8
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
-    try:
-        Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def translate_files(model, input_path: Path, out_dir: Path, direction: str = "AtoB",
+def translate_files(model: LoadedModel, input_path: Path, out_dir: Path, direction: str = "AtoB",
                     target: Path | None = None, paired: bool = False, overwrite: bool = False) -> dict:
     """Translate an image file or a folder of images into `out_dir`/<name>.png and draw
     `out_dir`/comparison.png (input | output | target). Targets come from `target` (a file, or a
     folder matched by name) or, with `paired`, from the other half of side-by-side A|B inputs.
     Inputs are centre-cropped to squares and resized to the model's size. Nothing existing is
     overwritten unless `overwrite`."""
-    from ganforge.data.paired import read_translation_input
-
     input_path, out_dir = Path(input_path), Path(out_dir)
     files = list_inputs(input_path)
     translator(model, direction)                                  # fail early on a wrong direction
     (c_in, size, _), (c_out, _, _) = io_shapes(model, direction)
     if target is not None and paired:
         raise UserError("give --target or --paired, not both")
-    target_files = None
-    if target is not None:
-        target = Path(target)
-        if not target.exists():
-            raise UserError(f"target {target} does not exist; give an image file or a folder of images")
-        if target.is_dir():
-            by_key = {_key(p, target): p for p in list_inputs(target)}
-            missing = [_key(p, input_path) for p in files if _key(p, input_path) not in by_key]
-            if missing:
-                raise UserError(f"no target for '{missing[0]}' in {target} ({len(missing)} missing); "
-                                "target files must have the inputs' names")
-            target_files = [by_key[_key(p, input_path)] for p in files]
-        elif len(files) == 1:
-            target_files = list_inputs(target)
-        else:
-            raise UserError(f"--target {target} is one file but the input holds {len(files)} images; "
-                            "give a folder of targets with the same names")
+    target_files = None if target is None else _target_files(files, input_path, Path(target))
     names = [out_dir / f"{_key(p, input_path)}.png" for p in files]
     grid = out_dir / "comparison.png"
-    if not overwrite:
-        clash = next((p for p in names + [grid] if p.exists()), None)
-        if clash is not None:
-            raise UserError(f"{clash} already exists; pass --overwrite or choose another --out")
+    refuse_overwrite(*names, grid, overwrite=overwrite)
     inputs, targets = [], []
     for i, p in enumerate(files):
         if paired:                                                # side-by-side A|B: one half in, the other the target
@@ -173,9 +150,8 @@ def translate_files(model, input_path: Path, out_dir: Path, direction: str = "At
             targets.append(read_translation_input(target_files[i], size, c_out)[0])
     x = torch.cat(inputs)                                         # [N, C_in, size, size]
     y = translate_tensor(model, x, direction)
-    out_dir.mkdir(parents=True, exist_ok=True)
     for image, path in zip(y, names):
-        _write_png(image, path)
+        save_image(image, path)
     t = torch.cat(targets) if targets else None
     k = min(len(x), MAX_GRID_ROWS)
     save_comparison(grid, x[:k], y[:k], None if t is None else t[:k])
@@ -186,12 +162,5 @@ def translate_files(model, input_path: Path, out_dir: Path, direction: str = "At
     return result
 
 
-def psnr(x: Tensor, y: Tensor) -> Tensor:
-    """Peak signal-to-noise ratio per image [N], of images in [-1, 1] measured on the [0, 1] scale:
-    10 log10(1 / MSE)."""
-    mse = ((x - y) / 2).square().flatten(1).mean(1)
-    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
-
-
-__all__ = ["translate_tensor", "translate_files", "save_comparison", "comparison_tiles", "psnr",
-           "directions", "translator"]
+__all__ = ["MAX_GRID_ROWS", "comparison_tiles", "directions", "io_shapes", "list_inputs", "save_comparison",
+           "translate_files", "translate_tensor", "translator"]
