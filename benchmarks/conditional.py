@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -141,11 +140,12 @@ def test_accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> flo
 
 def classify() -> dict:
     """(a) 600 real, (b) 600 real + synthetic, (c) synthetic alone -> MNIST test accuracy."""
+    import numpy as np
+
     import ganforge
     from ganforge.config import load_config
     from ganforge.data import build_dataset
     from ganforge.inference.sampling import write_synthetic
-    import numpy as np
 
     torch.set_num_threads(1)
     t0 = time.process_time()
@@ -266,7 +266,7 @@ def report(n: int) -> None:
         "| model | steps x batch | CPU s (wall s) | FID | intra-class FID | class acc. | label share |",
         "|---|---|---|---|---|---|---|",
     ]
-    for k, i in rows.items():
+    for _k, i in rows.items():
         if i["group"] == "mnist":
             m = i["metrics"]
             lines.append(f"| {i['label']} | {budget(i)} | {i['cpu_s']:.0f} ({i['wall_s']:.0f}) | {m['fid']:.2f} | "
@@ -280,7 +280,7 @@ def report(n: int) -> None:
               "## Data efficiency: 10% of Fashion-MNIST (6,000 images), AC-GAN (DCGAN)", "",
               "| augmentation | steps x batch | CPU s (wall s) | FID | intra-class FID | class acc. | final ADA p |",
               "|---|---|---|---|---|---|---|"]
-    for k, i in rows.items():
+    for _k, i in rows.items():
         if i["group"] == "fashion":
             m = i["metrics"]
             p = i["last_logs"].get("ada_p")

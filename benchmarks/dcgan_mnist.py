@@ -18,12 +18,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe  # noqa: E402
-
 from ganforge.api import load  # noqa: E402
 from ganforge.config import load_config  # noqa: E402
 from ganforge.metrics import evaluate  # noqa: E402
 from ganforge.training.loop import Trainer  # noqa: E402
+
+from _machine import describe  # noqa: E402
 
 
 def main() -> None:

@@ -22,12 +22,12 @@ import scipy.linalg
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
-
 from ganforge.data.idx import load_idx_dataset
 from ganforge.metrics import evaluate, frechet_distance, get_extractor, reference_stats
 from ganforge.metrics.extractors import FeatureExtractor
 from ganforge.metrics.inception import FIDInceptionV3
+
+from _machine import describe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "benchmarks" / "metrics.md"

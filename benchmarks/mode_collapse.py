@@ -211,7 +211,7 @@ def table_2d(recs: list[dict], bench: str, k: int) -> str:
     for r in recs:                             # presets renamed or removed since a record was made are left out
         if r["bench"] == bench and not r.get("overrides") and (r["preset"] == "real data" or r["preset"] in PRESETS):
             groups.setdefault(r["preset"], []).append(r)
-    rows = ["| preset | what | seeds | modes (of %d) | %% high quality | reverse KL | CPU s / seed |" % k,
+    rows = [f"| preset | what | seeds | modes (of {k}) | % high quality | reverse KL | CPU s / seed |",
             "|---|---|---|---|---|---|---|"]
     order = ["real data", "vanilla", "pacgan2", "r1", "hinge-sn", "wgan", "wgan-gp", "ema", "pacgan2-ema", "r1-ema"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ganforge.config import PRESETS
 
+
 # 2-D rows share the MLPs of ring8-gan / grid25-gan (3 x 128, z in R^2, batch 256) and about the same
 # CPU budget: 4,000 G steps, or 1,500 for the n_critic = 5 critics.
 def _with(base: dict, steps: int, **over: dict) -> dict:

@@ -118,7 +118,7 @@ def report(runs: Path, n: int, n_proj: int, n_ppl: int, out_md: Path, img_dir: P
     t_report = time.process_time()
     img_dir.mkdir(parents=True, exist_ok=True)
     rows, extras, figures = [], [], []
-    for name, (preset, extra, dataset, extractor, label) in MODELS.items():
+    for name, (preset, _extra, dataset, extractor, label) in MODELS.items():
         run = runs / name
         if not (run / "bench.json").is_file():
             print(f"skipping {name}: {run}/bench.json not found (train it first)")
@@ -126,11 +126,12 @@ def report(runs: Path, n: int, n_proj: int, n_ppl: int, out_md: Path, img_dir: P
         info = json.loads((run / "bench.json").read_text())
         model = ganforge.load(run)
         row = {"name": name, "label": label, "dataset": dataset, "info": info,
-               "fid": fid(lambda b, s: model.sample(b, seed=s), dataset, extractor, n)}
+               "fid": fid(lambda b, s, model=model: model.sample(b, seed=s), dataset, extractor, n)}
         grid = save_samples(model.sample(64, seed=0), img_dir / f"{name}-samples.png", nrow=8)
         figures.append((f"{label} on {dataset}, {info['steps']} steps", grid))
         if preset.startswith("stylegan"):
-            row["fid_psi07"] = fid(lambda b, s: model.sample(b, seed=s, truncation=0.7), dataset, extractor, n)
+            row["fid_psi07"] = fid(lambda b, s, model=model: model.sample(b, seed=s, truncation=0.7), dataset,
+                                   extractor, n)
             for space in ("w", "z"):
                 row[f"ppl_{space}"] = perceptual_path_length(model, space=space, n=n_ppl, seed=0)["ppl"]
         if name == preset and preset.startswith("stylegan"):          # projection and figures: the presets only
@@ -243,7 +244,7 @@ def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: 
     ]
     for r in rows:
         i = r["info"]
-        f = lambda k, fmt="{:.2f}": fmt.format(r[k]) if k in r else "-"   # noqa: E731
+        f = lambda k, fmt="{:.2f}", r=r: fmt.format(r[k]) if k in r else "-"   # noqa: E731
         lines.append(f"| {r['dataset']} | {r['label']} | {i['steps']} x {i['batch_size']} | {i['cpu_s']:.0f} "
                      f"({i['wall_s']:.0f}) | {i['params']['G']:,} / {i['params']['D']:,} | {r['fid']:.2f} | "
                      f"{f('fid_psi07')} | {f('ppl_w', '{:.3g}')} | {f('ppl_z', '{:.3g}')} |")
@@ -269,7 +270,7 @@ def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: 
     for r in rows:
         if "psnr_w" in r:
             lines.append(f"| {r['dataset']} | {r['psnr_start']:.2f} dB | {r['psnr_w']:.2f} dB | {r['psnr_wplus']:.2f} dB |")
-    for name, label, dataset, proj_png, mix_png, trunc_png, num_ws in extras:
+    for _name, label, dataset, proj_png, mix_png, trunc_png, num_ws in extras:
         lines += [
             "",
             f"### {label} on {dataset}",

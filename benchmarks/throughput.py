@@ -23,10 +23,10 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe  # noqa: E402
-
 from ganforge.config import load_config  # noqa: E402
 from ganforge.training.loop import Trainer  # noqa: E402
+
+from _machine import describe  # noqa: E402
 
 NZ, NGF, NDF, NC, BATCH = 100, 64, 64, 1, 64
 

@@ -20,7 +20,7 @@ not, so the draws do not depend on p. Magnitudes follow the DiffAugment code.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -5,6 +5,7 @@ uint8 conversion, PNG images and grids, and the one list of image suffixes ganfo
     refuse_overwrite(out, overwrite=overwrite)            UserError when `out` exists and overwrite is off
     to_uint8(images)                                      [-1, 1] float [N, C, H, W] -> uint8 [N, H, W, C]
     save_image(image, path) / save_grid(images, path)     PNG files, written atomically
+    tiles([inputs, outputs, targets])                     columns of images interleaved into grid rows
 
 torch, torchvision and Pillow are imported when a function needs them, so that importing this
 module (the CLI does, to start fast) costs nothing.
@@ -15,8 +16,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from ganforge.errors import UserError
 
@@ -70,6 +72,16 @@ def save_image(image: Tensor, path: str | Path) -> Path:
     arr = to_uint8(image[None])[0]                                 # [H, W, C] uint8
     pil = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
     return atomic_write(path, lambda tmp: pil.save(tmp, format="PNG"))
+
+
+def tiles(columns: list[Tensor]) -> Tensor:
+    """Interleave image columns for a grid of rows `input | output | target | input | ...`: columns
+    [k] x [N, C, H, W] -> [k N, C', H, W], example-major (grey columns become RGB when any is RGB)."""
+    import torch
+
+    c = max(t.shape[1] for t in columns)
+    columns = [t.expand(-1, c, -1, -1) if t.shape[1] != c else t for t in columns]
+    return torch.stack(columns, 1).flatten(0, 1)                  # [N, k, C, H, W] -> [N k, C, H, W]
 
 
 def save_grid(images: Tensor, path: str | Path, nrow: int | None = None) -> Path:

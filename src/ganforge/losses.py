@@ -18,10 +18,9 @@ D itself rather than its logits (gradient penalty, R1, R2) live in `ganforge.reg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

@@ -16,7 +16,7 @@ spread, log K when every sample falls in one mode.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor

@@ -4,7 +4,8 @@ is a `Registry` of plain callables. Built-ins register through the same public c
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 from ganforge.errors import UserError
 

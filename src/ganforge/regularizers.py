@@ -17,7 +17,7 @@ et al. 2017), which is a projection applied after an optimiser step, not a loss.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn

@@ -19,11 +19,11 @@ from typing import Any
 import yaml
 
 from ganforge.config.presets import PRESETS
-from ganforge.schema import OBJECTIVE_TRAIN_KEYS, Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
 from ganforge.errors import UserError
 from ganforge.models.registry import MODELS, Family
 from ganforge.optim import OPTIMIZERS
 from ganforge.registry import closest
+from ganforge.schema import OBJECTIVE_TRAIN_KEYS, Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
 
 FAMILY_SECTIONS = ("model", "loss")          # the sections whose schema the family decides
 

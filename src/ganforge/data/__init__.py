@@ -1,8 +1,8 @@
 """Data sets: every registered builder returns a `Data` (tensors in memory) for the loop."""
 
-from ganforge.data.base import Data
-from ganforge.data.datasets import DATASETS, BatchStream, build_dataset
 from ganforge.data import paired as _paired  # noqa: F401,E402  (registers the translation data sets)
 from ganforge.data import stacked as _stacked  # noqa: F401,E402  (registers stacked-mnist)
+from ganforge.data.base import Data
+from ganforge.data.datasets import DATASETS, BatchStream, build_dataset
 
 __all__ = ["DATASETS", "Data", "BatchStream", "build_dataset"]

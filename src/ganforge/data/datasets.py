@@ -14,12 +14,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganforge.schema import DataConfig
 from ganforge.data.base import Data, fit_images, uint8_to_float
 from ganforge.data.folders import load_image_folder
 from ganforge.data.idx import SOURCES, load_idx_dataset
 from ganforge.errors import UserError
 from ganforge.registry import Registry
+from ganforge.schema import DataConfig
 
 DATASETS: Registry = Registry("dataset")
 

@@ -112,7 +112,7 @@ def download(name: str, folder: Path) -> None:
         last_error = None
         for mirror in src.mirrors:
             try:
-                atomic_write(dest, lambda tmp: _fetch(mirror + fname, tmp, md5))
+                atomic_write(dest, lambda tmp, url=mirror + fname, md5=md5: _fetch(url, tmp, md5))
                 break
             except OSError as e:
                 last_error = e

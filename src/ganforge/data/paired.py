@@ -32,12 +32,12 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from ganforge.augment import PairedJitter
-from ganforge.schema import DataConfig
 from ganforge.data.base import Data, fit_images, uint8_to_float
 from ganforge.data.datasets import DATASETS
 from ganforge.data.folders import list_images, load_image_folder
 from ganforge.data.idx import SOURCES, load_idx_dataset
 from ganforge.errors import UserError
+from ganforge.schema import DataConfig
 
 UNPAIRED_SPLIT_SEED = 1234   # which half of MNIST feeds which domain: a property of the data set, not of a run
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.schema import DataConfig
 from ganforge.data.base import Data, fit_images, uint8_to_float
 from ganforge.data.datasets import DATASETS
 from ganforge.data.idx import load_idx_dataset
 from ganforge.errors import UserError
+from ganforge.schema import DataConfig
 
 
 def stack_digits(images: torch.Tensor, labels: torch.Tensor, n: int, generator: torch.Generator

@@ -34,7 +34,7 @@ class LoadedModel:
     @classmethod
     def from_networks(cls, config: Config, networks: dict[str, nn.Module], data_shape: tuple[int, ...],
                       num_classes: int = 0, classes: tuple[str, ...] = (), kind: str = "image",
-                      device: str | torch.device = "cpu", **fields) -> "LoadedModel":
+                      device: str | torch.device = "cpu", **fields) -> LoadedModel:
         """A model over networks already built (and loaded): moved to `device`, eval mode, frozen."""
         device = torch.device(device)
         for net in networks.values():
@@ -44,7 +44,7 @@ class LoadedModel:
                    device=device, **fields)
 
     @classmethod
-    def from_checkpoint(cls, ckpt: Checkpoint, device: str | torch.device = "cpu") -> "LoadedModel":
+    def from_checkpoint(cls, ckpt: Checkpoint, device: str | torch.device = "cpu") -> LoadedModel:
         """The networks of the recorded config with the checkpoint's weights; for each network its
         EMA copy (saved as "<name>_ema") replaces the live weights when there is one."""
         config = from_saved(ckpt.config)
@@ -67,7 +67,7 @@ class LoadedModel:
                                  uses_ema=uses_ema)
 
     @classmethod
-    def from_path(cls, path: str | Path, device: str | torch.device = "cpu") -> "LoadedModel":
+    def from_path(cls, path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
         """The latest readable checkpoint of a run directory, its checkpoints/ folder, or one checkpoint folder."""
         return cls.from_checkpoint(load_latest(Path(path), with_optim=False), device=device)
 

@@ -14,8 +14,8 @@ None: none), `model.family.directions` (a translation model does not sample from
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

@@ -21,9 +21,8 @@ from ganforge.data.folders import list_images
 from ganforge.data.paired import read_translation_input
 from ganforge.errors import UserError
 from ganforge.inference.model import LoadedModel, families_that
-from ganforge.io import IMAGE_SUFFIXES, refuse_overwrite, save_grid, save_image
+from ganforge.io import IMAGE_SUFFIXES, refuse_overwrite, save_grid, save_image, tiles
 from ganforge.metrics.image import psnr
-from ganforge.objectives.translation import tiles
 
 MAX_GRID_ROWS = 64            # the comparison grid shows at most this many examples
 

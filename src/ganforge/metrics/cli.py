@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from ganforge.metrics.pipeline import METRICS, evaluate, model_sampler
 from ganforge.metrics.extractors import EXTRACTORS
+from ganforge.metrics.pipeline import METRICS, evaluate, model_sampler
 from ganforge.metrics.sources import is_run_dir
 
 

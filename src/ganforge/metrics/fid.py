@@ -17,7 +17,7 @@ faster (docs/benchmarks/metrics.md).
 from __future__ import annotations
 
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import scipy.linalg

@@ -15,20 +15,20 @@ import hashlib
 import json
 import re
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import torch
 
 from ganforge.errors import UserError
 from ganforge.io import atomic_write
+from ganforge.metrics.classifier import InceptionScoreAccumulator, class_kl
 from ganforge.metrics.extractors import FeatureExtractor, cache_dir, get_extractor
 from ganforge.metrics.fid import RunningGaussian, frechet_distance, intra_class_fid_from_stats
-from ganforge.metrics.classifier import InceptionScoreAccumulator, class_kl
-from ganforge.metrics.mmd import kid
 from ganforge.metrics.manifold import prdc
+from ganforge.metrics.mmd import kid
 from ganforge.metrics.sources import ImageSource, ResizedSource, SamplerSource, is_run_dir, open_images
 from ganforge.registry import Registry
 

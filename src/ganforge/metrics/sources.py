@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from torch import Tensor
 
 from ganforge.errors import UserError
 from ganforge.io import IMAGE_SUFFIXES
+
 Batch = tuple[Tensor, "Tensor | None"]           # images [B, C, H, W] in [-1, 1], labels [B] or None
 
 

@@ -1,17 +1,30 @@
-"""Model families. `MODELS[name](cfg, shape, num_classes)` returns the family's networks by name
-({"G": ..., "D": ...} and any extras). Networks are plain modules: G(z, y=None) -> sample,
-D(x, y=None) -> logits [N]; what a training step does lives in `ganforge.objectives`."""
+"""Model families. `MODELS[name]` is a registered `Family`: its config dataclass, its networks'
+builder (`build(cfg.model, shape, num_classes)` -> {"G": ..., "D": ...}), the objective that trains
+them and what it can do. Networks are plain modules: G(z, y=None) -> sample, D(x, y=None) -> logits
+[N]; what a training step does lives in `ganforge.objectives`.
 
-from ganforge.models.registry import MODELS
+Every module of this package registers its families on import, and this package imports them all,
+so a new family is one new file here. Families from other packages register through the
+`ganforge.families` entry-point group (each entry point names a module to import).
+"""
 
-# built-in families register themselves on import (nothing else happens at import time)
-from ganforge.models import mlp as _mlp  # noqa: F401,E402
-from ganforge.models import dcgan as _dcgan  # noqa: F401,E402
-from ganforge.models import pix2pix as _pix2pix  # noqa: F401,E402
-from ganforge.models import cyclegan as _cyclegan  # noqa: F401,E402
-from ganforge.models import resnet as _resnet  # noqa: F401,E402
-from ganforge.models import conditional as _conditional  # noqa: F401,E402
-from ganforge.models import biggan as _biggan  # noqa: F401,E402
-from ganforge.models import stylegan as _stylegan  # noqa: F401,E402
+import importlib
+import pkgutil
+from importlib.metadata import entry_points
 
-__all__ = ["MODELS"]
+from ganforge.models.registry import MODELS, Family, register_family
+
+SHARED = {"registry", "layers"}         # modules that hold no family
+
+
+def _load_families() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name not in SHARED:
+            importlib.import_module(f"{__name__}.{info.name}")
+    for ep in entry_points(group="ganforge.families"):
+        importlib.import_module(ep.value)
+
+
+_load_families()
+
+__all__ = ["MODELS", "Family", "register_family"]

@@ -30,12 +30,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.conditional import CondGBlock, ConditionalDiscriminator, SumPool, check_conditional
 from ganforge.models.layers import SpectralNormOptions, spectral_norm_all
 from ganforge.models.registry import register_family
+from ganforge.models.resnet import DBlock
 from ganforge.objectives.conditional import ConditionalObjective
+from ganforge.schema import ModelConfig
 
 
 @dataclass
@@ -59,7 +60,6 @@ class BigGANConfig(SpectralNormOptions, ModelConfig):
         if self.attention is not None and self.attention < 0:
             raise UserError(f"model.attention={self.attention}: a feature resolution such as 16, 0 for none, "
                             "or none for the default")
-from ganforge.models.resnet import DBlock
 
 # resolution -> (G channel multiples: input of block 1, then each block's output; D blocks' outputs
 # and whether each halves the size)

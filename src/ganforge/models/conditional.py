@@ -29,13 +29,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ganforge.models.layers import (ConditionalBatchNorm2d, MinibatchStdOptions, SpectralNormOptions, check_norms,
-                                    norm2d, spectral_norm_all)
+from ganforge.models.layers import (
+    ConditionalBatchNorm2d,
+    MinibatchStdOptions,
+    SpectralNormOptions,
+    check_norms,
+    norm2d,
+    spectral_norm_all,
+)
 from ganforge.models.registry import register_family
+from ganforge.models.resnet import GBlock, ResNetDiscriminator, resnet_plan
+from ganforge.models.resnet import _init as resnet_init  # SNGAN's Xavier init, shared with the backbone
 from ganforge.objectives.conditional import ConditionalObjective
+from ganforge.schema import ModelConfig
 
 
 @dataclass
@@ -88,8 +96,6 @@ class CondResNetConfig(ConditioningOptions, MinibatchStdOptions, SpectralNormOpt
     def validate(self, cfg) -> None:
         self.check_conditioning()
         self.check_mbstd()
-from ganforge.models.resnet import GBlock, ResNetDiscriminator, resnet_plan
-from ganforge.models.resnet import _init as resnet_init     # SNGAN's Xavier init, shared with the backbone
 
 
 def _need_labels(y: Tensor | None, what: str) -> Tensor:

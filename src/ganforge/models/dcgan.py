@@ -7,15 +7,22 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.layers import (MinibatchStdDev, MinibatchStdOptions, Pack, PackingOptions, SpectralNormOptions,
-                                    check_norms, dcgan_init, norm2d, spectral_norm_all)
+from ganforge.models.layers import (
+    DiscriminatorOptions,
+    MinibatchStdDev,
+    Pack,
+    check_norms,
+    dcgan_init,
+    norm2d,
+    spectral_norm_all,
+)
 from ganforge.models.registry import register_family
+from ganforge.schema import ModelConfig
 
 
 @dataclass
-class DCGANConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, ModelConfig):
+class DCGANConfig(DiscriminatorOptions, ModelConfig):
     family: str = "dcgan"
     z_dim: int = 100
     g_width: int = 64                 # channels of G's last hidden layer (doubling per layer up)
@@ -25,8 +32,7 @@ class DCGANConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, Mode
 
     def validate(self, cfg) -> None:
         check_norms(self, "g_norm", "d_norm")
-        self.check_pack(cfg)
-        self.check_mbstd()
+        self.check_d_options(cfg)
 
 
 def dcgan_plan(resolution: int) -> tuple[int, int]:

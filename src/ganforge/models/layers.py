@@ -43,6 +43,15 @@ class MinibatchStdOptions:
             raise UserError(f"model.mbstd={self.mbstd}: a group size >= 2 such as 4, or 0 to turn it off")
 
 
+@dataclass
+class DiscriminatorOptions(MinibatchStdOptions, PackingOptions, SpectralNormOptions):
+    """The D options of the unconditional image and MLP families."""
+
+    def check_d_options(self, cfg) -> None:
+        self.check_pack(cfg)
+        self.check_mbstd()
+
+
 def norm2d(kind: str, channels: int) -> nn.Module:
     """'batch' -> BatchNorm2d, 'instance' -> InstanceNorm2d without affine parameters or running
     statistics (as pix2pix and CycleGAN use it; Ulyanov et al. 2016), 'none' -> identity (e.g. for

@@ -8,15 +8,19 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.layers import (MinibatchStdDev, MinibatchStdOptions, Pack, PackingOptions, SpectralNormOptions,
-                                    spectral_norm_all)
+from ganforge.models.layers import (
+    DiscriminatorOptions,
+    MinibatchStdDev,
+    Pack,
+    spectral_norm_all,
+)
 from ganforge.models.registry import register_family
+from ganforge.schema import ModelConfig
 
 
 @dataclass
-class MLPConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, ModelConfig):
+class MLPConfig(DiscriminatorOptions, ModelConfig):
     family: str = "mlp"
     z_dim: int = 100
     hidden: int = 512                 # hidden units per layer
@@ -25,8 +29,7 @@ class MLPConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, ModelC
     def validate(self, cfg) -> None:
         if self.hidden < 1 or self.depth < 1:
             raise UserError(f"model.hidden={self.hidden}, model.depth={self.depth}: both must be >= 1")
-        self.check_pack(cfg)
-        self.check_mbstd()
+        self.check_d_options(cfg)
 
 
 class MLPGenerator(nn.Module):

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.layers import check_norms, dcgan_init, norm2d
 from ganforge.models.registry import paired_example, register_family
 from ganforge.objectives.translation import Pix2PixObjective
+from ganforge.schema import ModelConfig
 
 
 @dataclass

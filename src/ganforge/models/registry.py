@@ -9,16 +9,16 @@ inference layer ask the family instead of branching on its name.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import torch
 from torch import Tensor, nn
 
-from ganforge.schema import ModelConfig
 from ganforge.objectives.adversarial import AdversarialObjective
 from ganforge.objectives.base import Objective
 from ganforge.registry import Registry
+from ganforge.schema import ModelConfig
 
 
 def image_example(shape: tuple[int, ...], n: int = 32, seed: int = 0) -> dict[str, Tensor]:

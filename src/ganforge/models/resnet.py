@@ -18,15 +18,21 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.layers import (MinibatchStdDev, MinibatchStdOptions, Pack, PackingOptions, SpectralNormOptions,
-                                    check_norms, norm2d, spectral_norm_all)
+from ganforge.models.layers import (
+    DiscriminatorOptions,
+    MinibatchStdDev,
+    Pack,
+    check_norms,
+    norm2d,
+    spectral_norm_all,
+)
 from ganforge.models.registry import register_family
+from ganforge.schema import ModelConfig
 
 
 @dataclass
-class ResNetConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, ModelConfig):
+class ResNetConfig(DiscriminatorOptions, ModelConfig):
     family: str = "resnet"
     z_dim: int = 100
     g_width: int = 64                 # G's blocks have 4 * g_width channels (SNGAN: 256)
@@ -36,8 +42,7 @@ class ResNetConfig(MinibatchStdOptions, PackingOptions, SpectralNormOptions, Mod
 
     def validate(self, cfg) -> None:
         check_norms(self, "g_norm")
-        self.check_pack(cfg)
-        self.check_mbstd()
+        self.check_d_options(cfg)
 
 
 def resnet_plan(resolution: int) -> tuple[int, int]:

@@ -32,11 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.layers import MinibatchStdDev, MinibatchStdOptions
 from ganforge.models.registry import register_family
 from ganforge.objectives.stylegan import StyleGANObjective
+from ganforge.schema import ModelConfig
 
 LRELU_GAIN = math.sqrt(2.0)     # keeps activations' second moment through lrelu(0.2) (StyleGAN's def_gain)
 

@@ -27,11 +27,11 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.augment import AdaController, Augment
-from ganforge.schema import LossConfig
 from ganforge.errors import UserError
 from ganforge.losses import LOSSES
 from ganforge.objectives.base import Objective, Phase, StepState
 from ganforge.regularizers import REGULARIZERS, clip_weights_, orthogonal_penalty, weighted_penalties
+from ganforge.schema import LossConfig
 
 
 @dataclass
@@ -158,12 +158,17 @@ class AdversarialObjective(Objective):
         return weighted_penalties(self.networks["D"], self.penalties, real=real, fake=fake, y=y)
 
     # --- the phases ----------------------------------------------------------------------------------
-    def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
+    def real_and_fake(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor | None, Tensor]:
+        """The real batch, its labels, and as many fakes for those labels, made without gradients."""
         real = batch["x"]
         y = self.labels(batch, len(real), real.device)
         z = self.noise(len(real), real.device)
         with torch.no_grad():
             fake = self.make_fake(z, y)
+        return real, y, fake
+
+    def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
+        real, y, fake = self.real_and_fake(batch)
         if self.ada is not None:
             self.augment.p = self.ada.p
         v_real, v_fake = self.judge(real, y), self.judge(fake, y)
@@ -202,11 +207,7 @@ class AdversarialObjective(Objective):
         return loss, logs
 
     def d_reg(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
-        real = batch["x"]
-        y = self.labels(batch, len(real), real.device)
-        z = self.noise(len(real), real.device)
-        with torch.no_grad():
-            fake = self.make_fake(z, y)
+        real, y, fake = self.real_and_fake(batch)
         reg, logs = self.d_penalty(real, fake, y)
         return reg * self.cfg.loss.reg_interval, logs        # one lazy step stands for `interval` steps
 

@@ -4,14 +4,14 @@ phase bound to the method that computes its loss), and runs them; it knows nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
-from ganforge.schema import OBJECTIVE_TRAIN_KEYS, LossConfig
 from ganforge.errors import UserError
+from ganforge.schema import OBJECTIVE_TRAIN_KEYS, LossConfig
 
 
 @dataclass

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ganforge.schema import LossConfig
 from ganforge.augment import PairedJitter
 from ganforge.errors import UserError
+from ganforge.io import tiles
 from ganforge.losses import LOSSES
 from ganforge.objectives.adversarial import AdversarialObjective
 from ganforge.objectives.base import OptimizerSpec, Phase, StepState
+from ganforge.schema import LossConfig
 
 
 @dataclass
@@ -109,14 +110,6 @@ class ImagePool:
 
     def load(self, images: Tensor | None) -> None:
         self.images = None if images is None or len(images) == 0 else images.clone()[: self.size]
-
-
-def tiles(columns: list[Tensor]) -> Tensor:
-    """Interleave image columns for a grid of rows `input | output | target | input | ...`: columns
-    [k] x [N, C, H, W] -> [k N, C', H, W], example-major (grey columns become RGB when any is RGB)."""
-    c = max(t.shape[1] for t in columns)
-    columns = [t.expand(-1, c, -1, -1) if t.shape[1] != c else t for t in columns]
-    return torch.stack(columns, 1).flatten(0, 1)                  # [N, k, C, H, W] -> [N k, C, H, W]
 
 
 def preview_count(n: int, k: int = 3) -> int:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 
-from ganforge.schema import TrainConfig
 from ganforge.errors import UserError
+from ganforge.schema import TrainConfig
 
 PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
 # lightning_fabric sets PYTORCH_NVML_BASED_CUDA_CHECK=1 on import; then every Adam step asks NVML (a

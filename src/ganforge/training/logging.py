@@ -16,7 +16,7 @@ class RunLogger:
         self.run_dir, self.enabled = run_dir, enabled
         self.writer = None
         if enabled and tensorboard:
-            from torch.utils.tensorboard import SummaryWriter     # imported lazily: it is slow
+            from torch.utils.tensorboard import SummaryWriter  # imported lazily: it is slow
             self.writer = SummaryWriter(str(run_dir / "tensorboard"))
 
     def log(self, record: dict) -> None:
