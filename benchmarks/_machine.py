@@ -26,6 +26,8 @@ def describe() -> str:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
         commit = "?"
-    return (f"{os.cpu_count()} CPU cores ({cpu_name()}), {gpu}, Python {platform.python_version()}, "
-            f"torch {torch.__version__}, {torch.get_num_threads()} torch thread{'' if torch.get_num_threads() == 1 else 's'}, ganforge commit {commit}, "
-            f"load average {os.getloadavg()[0]:.1f} when written")
+    return (
+        f"{os.cpu_count()} CPU cores ({cpu_name()}), {gpu}, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch thread{'' if torch.get_num_threads() == 1 else 's'}, ganforge commit {commit}, "
+        f"load average {os.getloadavg()[0]:.1f} when written"
+    )

@@ -35,40 +35,104 @@ RUNS = REPO / "runs" / "bench-conditional"
 OUT_MD = REPO / "docs" / "benchmarks" / "conditional.md"
 IMG_DIR = REPO / "docs" / "benchmarks" / "img"
 
-COMMON = ["train.threads=1", "train.progress=false", "train.tensorboard=false", "train.sample_every=0",
-          "train.ckpt_every=0", "train.log_every=100", "data.split=train", "train.steps=100000000"]
+COMMON = [
+    "train.threads=1",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.sample_every=0",
+    "train.ckpt_every=0",
+    "train.log_every=100",
+    "data.split=train",
+    "train.steps=100000000",
+]
 _DCGAN = ["model.family=cdcgan", "model.z_dim=64", "model.g_width=32", "model.d_width=32", "train.batch_size=64"]
 _ACGAN = [*_DCGAN, "model.cond_g=concat", "model.cond_d=acgan"]
-_RESNET = ["model.family=cresnet", "model.z_dim=64", "model.g_width=8", "model.d_width=16",
-           "loss.name=hinge", "g_optim.beta1=0", "g_optim.beta2=0.9", "d_optim.beta1=0", "d_optim.beta2=0.9",
-           "train.batch_size=32"]
-_BIGGAN = ["model.family=biggan", "data.resolution=32", "model.z_dim=64", "model.g_width=4", "model.d_width=4",
-           "model.embed_dim=32", "model.g_sn=true", "loss.name=hinge", "loss.ortho=1e-4",
-           "g_optim.beta1=0", "d_optim.beta1=0", "train.batch_size=32"]
+_RESNET = [
+    "model.family=cresnet",
+    "model.z_dim=64",
+    "model.g_width=8",
+    "model.d_width=16",
+    "loss.name=hinge",
+    "g_optim.beta1=0",
+    "g_optim.beta2=0.9",
+    "d_optim.beta1=0",
+    "d_optim.beta2=0.9",
+    "train.batch_size=32",
+]
+_BIGGAN = [
+    "model.family=biggan",
+    "data.resolution=32",
+    "model.z_dim=64",
+    "model.g_width=4",
+    "model.d_width=4",
+    "model.embed_dim=32",
+    "model.g_sn=true",
+    "loss.name=hinge",
+    "loss.ortho=1e-4",
+    "g_optim.beta1=0",
+    "d_optim.beta1=0",
+    "train.batch_size=32",
+]
 # name -> (group, label, overrides, default CPU budget in seconds)
 NAMES = {
     "cdcgan": ("mnist", "conditional DCGAN: cond. BN in G, projection D", [*_DCGAN, "data.name=mnist"], 150),
-    "cgan": ("mnist", "CGAN (DCGAN, label embedding joined to z and to D's input)",
-             [*_DCGAN, "data.name=mnist", "model.cond_g=concat", "model.cond_d=concat"], 150),
-    "acgan": ("mnist", "AC-GAN (DCGAN, label joined to z)",
-              [*_DCGAN, "data.name=mnist", "model.cond_g=concat", "model.cond_d=acgan"], 150),
-    "acgan-real": ("mnist", "AC-GAN, D's class loss on real images only (loss.aux_fake=false)",
-                   [*_DCGAN, "data.name=mnist", "model.cond_g=concat", "model.cond_d=acgan", "loss.aux_fake=false"], 150),
-    "proj-resnet": ("mnist", "projection-D ResNet (SNGAN, cond. BN, hinge; ch 32, 28 px)", [*_RESNET, "data.name=mnist"], 360),
-    "biggan": ("mnist", "BigGAN, small (ch 16, 32 px, attention at 16 px, hinge, ortho 1e-4)",
-               [*_BIGGAN, "data.name=mnist"], 360),
+    "cgan": (
+        "mnist",
+        "CGAN (DCGAN, label embedding joined to z and to D's input)",
+        [*_DCGAN, "data.name=mnist", "model.cond_g=concat", "model.cond_d=concat"],
+        150,
+    ),
+    "acgan": (
+        "mnist",
+        "AC-GAN (DCGAN, label joined to z)",
+        [*_DCGAN, "data.name=mnist", "model.cond_g=concat", "model.cond_d=acgan"],
+        150,
+    ),
+    "acgan-real": (
+        "mnist",
+        "AC-GAN, D's class loss on real images only (loss.aux_fake=false)",
+        [*_DCGAN, "data.name=mnist", "model.cond_g=concat", "model.cond_d=acgan", "loss.aux_fake=false"],
+        150,
+    ),
+    "proj-resnet": (
+        "mnist",
+        "projection-D ResNet (SNGAN, cond. BN, hinge; ch 32, 28 px)",
+        [*_RESNET, "data.name=mnist"],
+        360,
+    ),
+    "biggan": (
+        "mnist",
+        "BigGAN, small (ch 16, 32 px, attention at 16 px, hinge, ortho 1e-4)",
+        [*_BIGGAN, "data.name=mnist"],
+        360,
+    ),
     "fashion-none": ("fashion", "no augmentation", [*_ACGAN, "data.name=fashion-mnist", "data.limit=6000"], 120),
-    "fashion-diffaugment": ("fashion", "DiffAugment (color, translation, cutout; p = 1)",
-                            [*_ACGAN, "data.name=fashion-mnist", "data.limit=6000", "train.augment=diffaugment"], 120),
-    "fashion-ada": ("fashion", "ADA (same transforms, adaptive p, target 0.6)",
-                    [*_ACGAN, "data.name=fashion-mnist", "data.limit=6000", "train.augment=ada"], 120),
-    "synth-gan": ("synthetic", "AC-GAN (DCGAN, class loss on real only) + DiffAugment on 1% of MNIST (600 digits)",
-                  [*_ACGAN, "data.name=mnist", "data.limit=600", "train.augment=diffaugment", "loss.aux_fake=false"], 120),
+    "fashion-diffaugment": (
+        "fashion",
+        "DiffAugment (color, translation, cutout; p = 1)",
+        [*_ACGAN, "data.name=fashion-mnist", "data.limit=6000", "train.augment=diffaugment"],
+        120,
+    ),
+    "fashion-ada": (
+        "fashion",
+        "ADA (same transforms, adaptive p, target 0.6)",
+        [*_ACGAN, "data.name=fashion-mnist", "data.limit=6000", "train.augment=ada"],
+        120,
+    ),
+    "synth-gan": (
+        "synthetic",
+        "AC-GAN (DCGAN, class loss on real only) + DiffAugment on 1% of MNIST (600 digits)",
+        [*_ACGAN, "data.name=mnist", "data.limit=600", "train.augment=diffaugment", "loss.aux_fake=false"],
+        120,
+    ),
 }
-REFS = {"mnist": ("mnist:test", "lenet-mnist"), "fashion": ("fashion-mnist:test", "lenet-fashion"),
-        "synthetic": ("mnist:test", "lenet-mnist")}
-SYNTH_PER_CLASS = 600           # synthetic digits per class for the classifier study (6,000 in all)
-CLS_STEPS, CLS_BATCH = 600, 64 # the classifier's training length, the same for (a), (b) and (c)
+REFS = {
+    "mnist": ("mnist:test", "lenet-mnist"),
+    "fashion": ("fashion-mnist:test", "lenet-fashion"),
+    "synthetic": ("mnist:test", "lenet-mnist"),
+}
+SYNTH_PER_CLASS = 600  # synthetic digits per class for the classifier study (6,000 in all)
+CLS_STEPS, CLS_BATCH = 600, 64  # the classifier's training length, the same for (a), (b) and (c)
 
 
 def train(name: str, budget: float) -> dict:
@@ -87,13 +151,23 @@ def train(name: str, budget: float) -> dict:
     while time.process_time() - t0 < budget:
         logs = trainer.train_step()
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
-    trainer.cfg.train.steps = trainer.step                  # the config saved with the weights says what ran
+    trainer.cfg.train.steps = trainer.step  # the config saved with the weights says what ran
     trainer.elapsed = wall
     trainer.save()
     trainer.sample_grid()
-    info = {"name": name, "group": group, "label": label, "budget_cpu_s": budget, "cpu_s": cpu, "wall_s": wall,
-            "steps": trainer.step, "batch_size": cfg.train.batch_size, "d_steps": cfg.train.d_steps,
-            "overrides": overrides, "last_logs": logs}
+    info = {
+        "name": name,
+        "group": group,
+        "label": label,
+        "budget_cpu_s": budget,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "steps": trainer.step,
+        "batch_size": cfg.train.batch_size,
+        "d_steps": cfg.train.d_steps,
+        "overrides": overrides,
+        "last_logs": logs,
+    }
     (RUNS / name / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps(info))
     return info
@@ -105,9 +179,19 @@ def small_cnn() -> torch.nn.Module:
     compute of ganforge's metric LeNet, to fit the CPU budget)."""
     from torch import nn
 
-    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),       # [N, 8, 14, 14]
-                         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),      # [N, 16, 7, 7]
-                         nn.Flatten(), nn.Linear(16 * 7 * 7, 64), nn.ReLU(), nn.Dropout(0.25), nn.Linear(64, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # [N, 8, 14, 14]
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # [N, 16, 7, 7]
+        nn.Flatten(),
+        nn.Linear(16 * 7 * 7, 64),
+        nn.ReLU(),
+        nn.Dropout(0.25),
+        nn.Linear(64, 10),
+    )
 
 
 def train_classifier(x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> torch.nn.Module:
@@ -124,7 +208,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> torch.n
     for _ in range(CLS_STEPS):
         if pos + CLS_BATCH > len(order):
             order, pos = torch.randperm(len(x), generator=gen), 0
-        idx = order[pos:pos + CLS_BATCH]
+        idx = order[pos : pos + CLS_BATCH]
         pos += CLS_BATCH
         loss = F.cross_entropy(net(x[idx]), y[idx])
         opt.zero_grad(set_to_none=True)
@@ -135,7 +219,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> torch.n
 
 @torch.no_grad()
 def test_accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    return sum(int((net(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum()) for i in range(0, len(x), 1000)) / len(x)
+    return sum(int((net(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum()) for i in range(0, len(x), 1000)) / len(x)
 
 
 def classify() -> dict:
@@ -151,18 +235,21 @@ def classify() -> dict:
     t0 = time.process_time()
     run = RUNS / "synth-gan"
     cfg = load_config(None, [*COMMON, *NAMES["synth-gan"][2]])
-    small = build_dataset(cfg.data, cfg.train.seed)                         # the same 600 digits the GAN saw
+    small = build_dataset(cfg.data, cfg.train.seed)  # the same 600 digits the GAN saw
     test = build_dataset(load_config(None, ["data.name=mnist", "data.split=test"]).data)
     model = ganforge.load(run)
     npz = run / "synthetic.npz"
-    write_synthetic(model, npz, SYNTH_PER_CLASS, seed=1, overwrite=True)   # through the same code as `ganforge synth`
+    write_synthetic(model, npz, SYNTH_PER_CLASS, seed=1, overwrite=True)  # through the same code as `ganforge synth`
     with np.load(npz) as d:
-        xs = torch.from_numpy(d["images"]).permute(0, 3, 1, 2).float().div(127.5).sub(1)   # [N, 1, 28, 28]
+        xs = torch.from_numpy(d["images"]).permute(0, 3, 1, 2).float().div(127.5).sub(1)  # [N, 1, 28, 28]
         ys = torch.from_numpy(d["labels"])
-    few = (torch.arange(len(ys)) % SYNTH_PER_CLASS) < len(small) // 10          # the first 60 of each class
-    sets = {"a": (small.x, small.y),
-            "b1": (torch.cat([small.x, xs[few]]), torch.cat([small.y, ys[few]])),  # as many synthetic as real
-            "b": (torch.cat([small.x, xs]), torch.cat([small.y, ys])), "c": (xs, ys)}
+    few = (torch.arange(len(ys)) % SYNTH_PER_CLASS) < len(small) // 10  # the first 60 of each class
+    sets = {
+        "a": (small.x, small.y),
+        "b1": (torch.cat([small.x, xs[few]]), torch.cat([small.y, ys[few]])),  # as many synthetic as real
+        "b": (torch.cat([small.x, xs]), torch.cat([small.y, ys])),
+        "c": (xs, ys),
+    }
     results = {}
     for key, (x, y) in sets.items():
         accs = [test_accuracy(train_classifier(x, y, seed), test.x, test.y) for seed in (0, 1, 2)]
@@ -195,8 +282,15 @@ def floor(ref: str, extractor: str, n: int) -> float:
 
     images, labels = load_idx_dataset(ref.split(":")[0], "train", None, False)
     idx = np.sort(np.random.default_rng(0).choice(len(images), n, replace=False))
-    return evaluate(ArraySource(images[idx], labels[idx], f"{ref.split(':')[0]}-train-subset"), ref=ref,
-                    metrics="fid", n=n, extractor=extractor, progress=False, cache=False)["fid"]
+    return evaluate(
+        ArraySource(images[idx], labels[idx], f"{ref.split(':')[0]}-train-subset"),
+        ref=ref,
+        metrics="fid",
+        n=n,
+        extractor=extractor,
+        progress=False,
+        cache=False,
+    )["fid"]
 
 
 # 2: the reference is brought to the generated images' size before feature extraction (metrics
@@ -220,12 +314,12 @@ def report(n: int) -> None:
         ref = REFS[info["group"]][0]
         done = info.get("metrics", {})
         if (done.get("n"), done.get("ref", ref), done.get("protocol")) != (n, ref, PROTOCOL):
-            info["metrics"] = {**evaluate_run(name, n), "n": n, "ref": ref, "protocol": PROTOCOL}   # kept in bench.json
+            info["metrics"] = {**evaluate_run(name, n), "n": n, "ref": ref, "protocol": PROTOCOL}  # kept in bench.json
             info_path.write_text(json.dumps(info, indent=2) + "\n")
         rows[name] = info
         model = ganforge.load(RUNS / name)
         IMG_DIR.mkdir(parents=True, exist_ok=True)
-        grid = class_grid(model, 10, seed=0)                 # [10 classes x 10 z, C, H, W]
+        grid = class_grid(model, 10, seed=0)  # [10 classes x 10 z, C, H, W]
         save_samples(grid, IMG_DIR / f"conditional_{name}.png", nrow=10)
         info["label_share"] = label_share(grid.view(10, 10, *grid.shape[1:]))
         print(name, info["metrics"], flush=True)
@@ -269,25 +363,41 @@ def report(n: int) -> None:
     for _k, i in rows.items():
         if i["group"] == "mnist":
             m = i["metrics"]
-            lines.append(f"| {i['label']} | {budget(i)} | {i['cpu_s']:.0f} ({i['wall_s']:.0f}) | {m['fid']:.2f} | "
-                         f"{m['ifid']:.2f} | {m['acc']:.3f} | {i['label_share']:.2f} |")
-    lines += ["", f"FID floor: {n} random MNIST training digits against the test split score {floors['mnist']:.2f}. "
-              "Label share: of the pixel variance in the 10 x 10 per-class grid, the part due to the label "
-              "(variance down a column, same z) over that plus the part due to z (variance along a row); "
-              "0 = the label changes nothing, 1 = z changes nothing.", ""]
+            lines.append(
+                f"| {i['label']} | {budget(i)} | {i['cpu_s']:.0f} ({i['wall_s']:.0f}) | {m['fid']:.2f} | "
+                f"{m['ifid']:.2f} | {m['acc']:.3f} | {i['label_share']:.2f} |"
+            )
+    lines += [
+        "",
+        f"FID floor: {n} random MNIST training digits against the test split score {floors['mnist']:.2f}. "
+        "Label share: of the pixel variance in the 10 x 10 per-class grid, the part due to the label "
+        "(variance down a column, same z) over that plus the part due to z (variance along a row); "
+        "0 = the label changes nothing, 1 = z changes nothing.",
+        "",
+    ]
     lines += [f"![{k}](img/conditional_{k}.png) " for k, i in rows.items() if i["group"] == "mnist"]
-    lines += ["", "Per-class grids (row = class 0-9, column = one z for all rows), in the order of the table.", "",
-              "## Data efficiency: 10% of Fashion-MNIST (6,000 images), AC-GAN (DCGAN)", "",
-              "| augmentation | steps x batch | CPU s (wall s) | FID | intra-class FID | class acc. | final ADA p |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Per-class grids (row = class 0-9, column = one z for all rows), in the order of the table.",
+        "",
+        "## Data efficiency: 10% of Fashion-MNIST (6,000 images), AC-GAN (DCGAN)",
+        "",
+        "| augmentation | steps x batch | CPU s (wall s) | FID | intra-class FID | class acc. | final ADA p |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for _k, i in rows.items():
         if i["group"] == "fashion":
             m = i["metrics"]
             p = i["last_logs"].get("ada_p")
-            lines.append(f"| {i['label']} | {budget(i)} | {i['cpu_s']:.0f} ({i['wall_s']:.0f}) | {m['fid']:.2f} | "
-                         f"{m['ifid']:.2f} | {m['acc']:.3f} | {'-' if p is None else f'{p:.3f}'} |")
-    lines += ["", f"FID floor: {n} random Fashion-MNIST training images against the test split score "
-              f"{floors['fashion']:.2f}.", ""]
+            lines.append(
+                f"| {i['label']} | {budget(i)} | {i['cpu_s']:.0f} ({i['wall_s']:.0f}) | {m['fid']:.2f} | "
+                f"{m['ifid']:.2f} | {m['acc']:.3f} | {'-' if p is None else f'{p:.3f}'} |"
+            )
+    lines += [
+        "",
+        f"FID floor: {n} random Fashion-MNIST training images against the test split score {floors['fashion']:.2f}.",
+        "",
+    ]
     lines += [f"![{k}](img/conditional_{k}.png) " for k, i in rows.items() if i["group"] == "fashion"]
     lines += ["", "## Synthetic data as training data (1% of MNIST)", ""]
     if cls is not None and "synth-gan" in rows:
@@ -303,16 +413,27 @@ def report(n: int) -> None:
             "| training data | images | test accuracy (seeds 0, 1, 2) | mean |",
             "|---|---|---|---|",
         ]
-        names = {"a": "(a) 1% of MNIST train (600 real)", "b1": "(b) the 600 real + 600 synthetic (60 per class)",
-                 "b": "(b) the 600 real + 6,000 synthetic", "c": "(c) 6,000 synthetic alone"}
+        names = {
+            "a": "(a) 1% of MNIST train (600 real)",
+            "b1": "(b) the 600 real + 600 synthetic (60 per class)",
+            "b": "(b) the 600 real + 6,000 synthetic",
+            "c": "(c) 6,000 synthetic alone",
+        }
         for key in ("a", "b1", "b", "c"):
             if key not in cls:
                 continue
             r = cls[key]
-            lines.append(f"| {names[key]} | {r['n_train']} | {', '.join(f'{a:.4f}' for a in r['acc'])} | "
-                         f"{sum(r['acc']) / len(r['acc']):.4f} |")
-        lines += ["", f"Classifier study: {cls['cpu_s']:.0f} CPU s in all (incl. writing the synthetic set).", "",
-                  "![synth-gan](img/conditional_synth-gan.png)", ""]
+            lines.append(
+                f"| {names[key]} | {r['n_train']} | {', '.join(f'{a:.4f}' for a in r['acc'])} | "
+                f"{sum(r['acc']) / len(r['acc']):.4f} |"
+            )
+        lines += [
+            "",
+            f"Classifier study: {cls['cpu_s']:.0f} CPU s in all (incl. writing the synthetic set).",
+            "",
+            "![synth-gan](img/conditional_synth-gan.png)",
+            "",
+        ]
     else:
         lines += ["Not run yet.", ""]
     OUT_MD.parent.mkdir(parents=True, exist_ok=True)
@@ -322,9 +443,14 @@ def report(n: int) -> None:
     print(f"wrote {OUT_MD}")
 
 
-SHORT = {"cdcgan": "the conditional DCGAN", "cgan": "the CGAN", "acgan": "the AC-GAN",
-         "acgan-real": "the AC-GAN with D's class loss on real images only", "proj-resnet": "the projection-D ResNet",
-         "biggan": "the small BigGAN"}
+SHORT = {
+    "cdcgan": "the conditional DCGAN",
+    "cgan": "the CGAN",
+    "acgan": "the AC-GAN",
+    "acgan-real": "the AC-GAN with D's class loss on real images only",
+    "proj-resnet": "the projection-D ResNet",
+    "biggan": "the small BigGAN",
+}
 
 
 def and_list(items: list[str]) -> str:
@@ -337,8 +463,8 @@ def upper_first(text: str) -> str:
 
 def label_share(grid: torch.Tensor) -> float:
     """grid [K labels, M noise vectors, C, H, W] -> mean per-pixel variance over labels / (that + over z)."""
-    over_labels = grid.var(dim=0).mean().item()           # same z, different labels
-    over_z = grid.var(dim=1).mean().item()                # same label, different z
+    over_labels = grid.var(dim=0).mean().item()  # same z, different labels
+    over_z = grid.var(dim=1).mean().item()  # same label, different z
     return over_labels / max(over_labels + over_z, 1e-12)
 
 
@@ -355,13 +481,21 @@ def reading(rows: dict, cls: dict | None, floors: dict) -> list[str]:
         out += [
             f"- **Class accuracy.** The best model, {SHORT[best]}, draws the class it is asked for "
             f"{acc:.1%} of the time ({'meets' if acc >= 0.95 else 'misses'} the 95% target). "
-            + (f"{upper_first(and_list(blind))} were still class-blind at the end of their budget (label share near 0, "
-               "accuracy near the 10% of chance: the same digit for every label, see their grids): conditional BN starts class-blind "
-               "(zero gains) and a projection D gives G only a weak class signal early on; these runs "
-               f"stopped after at most {steps} steps, where the papers train for 10^5. " if blind else "")
-            + (f"{upper_first(and_list(zblind))} went the other way (label share near 1): the label decides the "
-               "image and z hardly matters, each row of their grids is nearly one image repeated -- little "
-               "variety within a class, which the intra-class FID punishes. " if zblind else "")
+            + (
+                f"{upper_first(and_list(blind))} were still class-blind at the end of their budget (label share near 0, "
+                "accuracy near the 10% of chance: the same digit for every label, see their grids): conditional BN starts class-blind "
+                "(zero gains) and a projection D gives G only a weak class signal early on; these runs "
+                f"stopped after at most {steps} steps, where the papers train for 10^5. "
+                if blind
+                else ""
+            )
+            + (
+                f"{upper_first(and_list(zblind))} went the other way (label share near 1): the label decides the "
+                "image and z hardly matters, each row of their grids is nearly one image repeated -- little "
+                "variety within a class, which the intra-class FID punishes. "
+                if zblind
+                else ""
+            )
             + "AC-GAN's explicit class loss gives G a direct class signal from the first step. With the class loss "
             "on fakes in D's objective too (Odena et al.'s version) several rows of its grid show another digit "
             "than their label (D can learn to classify fakes by cues only fakes carry, and G then satisfies that "
@@ -384,7 +518,8 @@ def reading(rows: dict, cls: dict | None, floors: dict) -> list[str]:
             f"{max(i['steps'] * i['batch_size'] for i in fashion.values()) / 6000:.0f} times, so this is augmentation "
             "early in training rather than the long-run overfitting ADA was built against; ADA's p rose from 0 "
             "because r_t = E[sign D(real)] stayed above 0.6. This AC-GAN keeps the class loss on fakes "
-            "(Odena et al.), the same in all three runs.")
+            "(Odena et al.), the same in all three runs."
+        )
     if cls is not None:
         mean = {k: sum(cls[k]["acc"]) / len(cls[k]["acc"]) for k in ("a", "b1", "b", "c") if k in cls}
         out.append(
@@ -394,13 +529,17 @@ def reading(rows: dict, cls: dict | None, floors: dict) -> list[str]:
             + ("They did not help: " if max(mean.get("b1", 0), mean["b"]) <= mean["a"] else "")
             + "this GAN's samples are clean but show little variety within a class (each row of its grid is "
             "nearly one image), so a classifier trained on them learns a few prototypes per digit; the more "
-            "synthetic images outweigh the real ones, the more that shows.")
+            "synthetic images outweigh the real ones, the more that shows."
+        )
     ratio = [i["wall_s"] / i["cpu_s"] for i in rows.values()]
     total = sum(i["cpu_s"] + i["metrics"]["eval_cpu_s"] for i in rows.values()) + (cls["cpu_s"] if cls else 0)
-    out += [f"- **What was not done.** Longer budgets: on the shared cores one CPU-second took "
-            f"{min(ratio):.0f}-{max(ratio):.0f} wall seconds, so the whole study ({total / 60:.0f} CPU-minutes of "
-            "training and evaluation) took hours of wall time. BigGAN at 64 px, Fashion-MNIST "
-            "class-conditional models at full size, and more than one GAN seed per row were not run.", ""]
+    out += [
+        f"- **What was not done.** Longer budgets: on the shared cores one CPU-second took "
+        f"{min(ratio):.0f}-{max(ratio):.0f} wall seconds, so the whole study ({total / 60:.0f} CPU-minutes of "
+        "training and evaluation) took hours of wall time. BigGAN at 64 px, Fashion-MNIST "
+        "class-conditional models at full size, and more than one GAN seed per row were not run.",
+        "",
+    ]
     return out
 
 

@@ -40,8 +40,14 @@ RESULTS = ROOT / "benchmarks" / "results" / "mode_collapse.jsonl"
 DOC = ROOT / "docs" / "benchmarks" / "mode_collapse.md"
 IMG = ROOT / "docs" / "benchmarks" / "img"
 RUNS = Path(os.environ.get("GANFORGE_BENCH_RUNS", "/tmp/ganforge-mode-collapse"))
-FAST = ["train.threads=1", "train.progress=false", "train.tensorboard=false", "train.sample_every=0",
-        "train.ckpt_every=0", "train.log_every=1000"]
+FAST = [
+    "train.threads=1",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.sample_every=0",
+    "train.ckpt_every=0",
+    "train.log_every=1000",
+]
 
 
 def machine() -> str:
@@ -85,7 +91,7 @@ def stacked_classifier():
 def evaluate_stacked(model, preset: str, seed: int, picture: bool, n: int = 26_000) -> dict:
     from ganforge.modes import classify_channels, stacked_mnist_scores, stacked_mode_ids
 
-    x = model.sample(n, seed=seed, batch_size=500)            # [n, 3, 28, 28]
+    x = model.sample(n, seed=seed, batch_size=500)  # [n, 3, 28, 28]
     digits = classify_channels(x, stacked_classifier())
     scores = stacked_mnist_scores(digits)
     if picture:
@@ -131,18 +137,28 @@ def run_one(preset: str, seed: int, extra: list[str], eval_only: bool = False) -
     cpu, wall = json.loads(timing.read_text()).values()
     model = ganforge.load(run_dir)
     kind = "stacked" if cfg.data.name == "stacked-mnist" else cfg.data.name
-    picture = seed == 0 and not extra                          # one picture per preset, never from an experiment
+    picture = seed == 0 and not extra  # one picture per preset, never from an experiment
     scores = (evaluate_stacked if kind == "stacked" else evaluate_points)(model, preset, seed, picture)
-    return {"bench": kind, "preset": preset, "seed": seed, "overrides": extra, **scores,
-            "cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "steps": cfg.train.steps,
-            "ema": cfg.train.ema is not None, "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "bench": kind,
+        "preset": preset,
+        "seed": seed,
+        "overrides": extra,
+        **scores,
+        "cpu_s": round(cpu, 1),
+        "wall_s": round(wall, 1),
+        "steps": cfg.train.steps,
+        "ema": cfg.train.ema is not None,
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def cmd_run(args) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     done = {(r["preset"], r["seed"]) for r in load_results() if not r.get("overrides")} if args.skip_done else set()
-    for seed in seeds(args.seeds):             # seed-major: an interrupted sweep still covers every preset
+    for seed in seeds(args.seeds):  # seed-major: an interrupted sweep still covers every preset
         for preset in args.presets:
             if (preset, seed) in done and not args.set:
                 continue
@@ -166,13 +182,25 @@ def cmd_reference(args) -> None:
         mix = MIXTURES[bench]()
         for seed in seeds(args.seeds):
             x = mix.sample(2500, torch.Generator().manual_seed(1000 + seed))
-            recs.append({"bench": bench, "preset": "real data", "seed": seed, **mixture_scores(x, mix.modes, mix.sigma)})
+            recs.append(
+                {"bench": bench, "preset": "real data", "seed": seed, **mixture_scores(x, mix.modes, mix.sigma)}
+            )
     # 26,000 stacks of MNIST *test* digits: the classifier was trained on the training digits
-    data = build_dataset(load_config(None, ["data.name=stacked-mnist", "data.split=test", "data.num_points=26000"]).data)
+    data = build_dataset(
+        load_config(None, ["data.name=stacked-mnist", "data.split=test", "data.num_points=26000"]).data
+    )
     digits = classify_channels(data.x, stacked_classifier())
-    recs.append({"bench": "stacked", "preset": "real data", "seed": 0, "steps": 0, "cpu_s": 0.0,
-                 **stacked_mnist_scores(digits), "accuracy": float((digits[:, 0] * 100 + digits[:, 1] * 10
-                                                                    + digits[:, 2] == data.y).float().mean())})
+    recs.append(
+        {
+            "bench": "stacked",
+            "preset": "real data",
+            "seed": 0,
+            "steps": 0,
+            "cpu_s": 0.0,
+            **stacked_mnist_scores(digits),
+            "accuracy": float((digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2] == data.y).float().mean()),
+        }
+    )
     stamp = {"overrides": [], "cpu_s": 0.0, "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
     for rec in recs:
         rec.update(stamp)
@@ -186,8 +214,11 @@ def cmd_reference(args) -> None:
 def mean_se(values: list[float], fmt: str) -> str:
     if any(math.isinf(v) for v in values):
         finite = [v for v in values if not math.isinf(v)]
-        return f"inf ({len(values) - len(finite)} runs)" if not finite else \
-            f"{mean_se(finite, fmt)} ({len(values) - len(finite)} inf)"
+        return (
+            f"inf ({len(values) - len(finite)} runs)"
+            if not finite
+            else f"{mean_se(finite, fmt)} ({len(values) - len(finite)} inf)"
+        )
     m = statistics.fmean(values)
     se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
     return f"{m:{fmt}} ± {se:{fmt}}" if len(values) > 1 else f"{m:{fmt}}"
@@ -208,14 +239,16 @@ def table_2d(recs: list[dict], bench: str, k: int) -> str:
     from ganforge.config import PRESETS
 
     groups: dict = {}
-    for r in recs:                             # presets renamed or removed since a record was made are left out
+    for r in recs:  # presets renamed or removed since a record was made are left out
         if r["bench"] == bench and not r.get("overrides") and (r["preset"] == "real data" or r["preset"] in PRESETS):
             groups.setdefault(r["preset"], []).append(r)
-    rows = [f"| preset | what | seeds | modes (of {k}) | % high quality | reverse KL | CPU s / seed |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        f"| preset | what | seeds | modes (of {k}) | % high quality | reverse KL | CPU s / seed |",
+        "|---|---|---|---|---|---|---|",
+    ]
     order = ["real data", "vanilla", "pacgan2", "r1", "hinge-sn", "wgan", "wgan-gp", "ema", "pacgan2-ema", "r1-ema"]
 
-    def rank(preset: str) -> int:                     # rows in `order`, by the preset's suffix
+    def rank(preset: str) -> int:  # rows in `order`, by the preset's suffix
         suffix = preset.removeprefix(f"{bench}-")
         return order.index(suffix) if suffix in order else len(order)
 
@@ -224,11 +257,13 @@ def table_2d(recs: list[dict], bench: str, k: int) -> str:
         real = preset == "real data"
         what = "2,500 points drawn from the mixture" if real else PRESETS.doc(preset) if preset in PRESETS else ""
         cpu = "—" if real else f"{statistics.fmean(r['cpu_s'] for r in rs):.0f}"
-        rows.append(f"| {preset if real else f'`{preset}`'} | {what} | {len(rs)} | "
-                    f"{mean_se([r['modes'] for r in rs], '.1f')} | "
-                    f"{mean_se([100 * r['hq'] for r in rs], '.1f')} | "
-                    f"{mean_se([r['reverse_kl'] for r in rs], '.3f')} | "
-                    f"{cpu} |")
+        rows.append(
+            f"| {preset if real else f'`{preset}`'} | {what} | {len(rs)} | "
+            f"{mean_se([r['modes'] for r in rs], '.1f')} | "
+            f"{mean_se([100 * r['hq'] for r in rs], '.1f')} | "
+            f"{mean_se([r['reverse_kl'] for r in rs], '.3f')} | "
+            f"{cpu} |"
+        )
     return "\n".join(rows)
 
 
@@ -242,35 +277,50 @@ def table_tried(recs: list[dict]) -> str:
     for r in recs:
         if r["bench"] != "stacked" and r.get("overrides") and r["preset"] in PRESETS:
             groups.setdefault((r["preset"], tuple(r["overrides"]), r["steps"]), []).append(r)
-    rows = ["| preset | overrides | steps | seeds | modes | % high quality | CPU s / seed | the preset alone on the "
-            "same seeds and steps: modes, % HQ |", "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| preset | overrides | steps | seeds | modes | % high quality | CPU s / seed | the preset alone on the "
+        "same seeds and steps: modes, % HQ |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for (preset, over, steps), rs in sorted(groups.items()):
         rs.sort(key=lambda r: r["seed"])
         same = [base[(preset, r["seed"], steps)] for r in rs if (preset, r["seed"], steps) in base]
-        ref = (f"{mean_se([b['modes'] for b in same], '.1f')}, {mean_se([100 * b['hq'] for b in same], '.1f')}"
-               if len(same) == len(rs) else "—")
-        rows.append(f"| `{preset}` | `{' '.join(over)}` | {steps} | {','.join(str(r['seed']) for r in rs)} | "
-                    f"{mean_se([r['modes'] for r in rs], '.1f')} | {mean_se([100 * r['hq'] for r in rs], '.1f')} | "
-                    f"{statistics.fmean(r['cpu_s'] for r in rs):.0f} | {ref} |")
+        ref = (
+            f"{mean_se([b['modes'] for b in same], '.1f')}, {mean_se([100 * b['hq'] for b in same], '.1f')}"
+            if len(same) == len(rs)
+            else "—"
+        )
+        rows.append(
+            f"| `{preset}` | `{' '.join(over)}` | {steps} | {','.join(str(r['seed']) for r in rs)} | "
+            f"{mean_se([r['modes'] for r in rs], '.1f')} | {mean_se([100 * r['hq'] for r in rs], '.1f')} | "
+            f"{statistics.fmean(r['cpu_s'] for r in rs):.0f} | {ref} |"
+        )
     return "\n".join(rows)
 
 
 def table_stacked(recs: list[dict]) -> str:
     from ganforge.config import PRESETS
 
-    rows = ["| preset | what | seed | steps | modes (of 1000) | KL | of which digit frequencies | CPU min |",
-            "|---|---|---|---|---|---|---|---|"]
-    for r in sorted((r for r in recs if r["bench"] == "stacked"),
-                    key=lambda r: (r["preset"] != "real data", r["preset"], r["seed"])):
+    rows = [
+        "| preset | what | seed | steps | modes (of 1000) | KL | of which digit frequencies | CPU min |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(
+        (r for r in recs if r["bench"] == "stacked"), key=lambda r: (r["preset"] != "real data", r["preset"], r["seed"])
+    ):
         over = f" `{' '.join(r['overrides'])}`" if r.get("overrides") else ""
-        digits = f"{r['kl_digits']:.3f}" if "kl_digits" in r else "—"      # records from before it was measured
+        digits = f"{r['kl_digits']:.3f}" if "kl_digits" in r else "—"  # records from before it was measured
         if r["preset"] == "real data":
-            rows.append(f"| real data | 26,000 stacks of MNIST test digits (classifier accuracy on whole stacks "
-                        f"{100 * r['accuracy']:.1f} %) | — | — | {r['modes']:.0f} | {r['kl']:.3f} | {digits} | — |")
+            rows.append(
+                f"| real data | 26,000 stacks of MNIST test digits (classifier accuracy on whole stacks "
+                f"{100 * r['accuracy']:.1f} %) | — | — | {r['modes']:.0f} | {r['kl']:.3f} | {digits} | — |"
+            )
             continue
-        rows.append(f"| `{r['preset']}`{over} | {PRESETS.doc(r['preset']) if r['preset'] in PRESETS else ''} | "
-                    f"{r['seed']} | {r['steps']} | {r['modes']:.0f} | {r['kl']:.3f} | {digits} | "
-                    f"{r['cpu_s'] / 60:.1f} |")
+        rows.append(
+            f"| `{r['preset']}`{over} | {PRESETS.doc(r['preset']) if r['preset'] in PRESETS else ''} | "
+            f"{r['seed']} | {r['steps']} | {r['modes']:.0f} | {r['kl']:.3f} | {digits} | "
+            f"{r['cpu_s'] / 60:.1f} |"
+        )
     return "\n".join(rows)
 
 
@@ -304,8 +354,11 @@ def main() -> None:
     r.add_argument("--seeds", default="0-9", help="'0-9' or '0,1,2'")
     r.add_argument("--set", nargs="*", help="extra key=value overrides (recorded with the result)")
     r.add_argument("--skip-done", action="store_true", help="skip (preset, seed) pairs already in the results")
-    r.add_argument("--eval-only", action="store_true",
-                   help="evaluate runs already trained by an earlier `run` (kept under $GANFORGE_BENCH_RUNS)")
+    r.add_argument(
+        "--eval-only",
+        action="store_true",
+        help="evaluate runs already trained by an earlier `run` (kept under $GANFORGE_BENCH_RUNS)",
+    )
     r.set_defaults(fn=cmd_run)
     ref = sub.add_parser("reference", help="score real data with the same evaluation (the ceiling)")
     ref.add_argument("--seeds", default="0-9")

@@ -36,11 +36,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-COMMON = ["train.threads=1", "train.progress=false", "train.tensorboard=false", "train.sample_every=0",
-          "train.ckpt_every=0", "train.log_every=25", "data.split=train"]
+COMMON = [
+    "train.threads=1",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.sample_every=0",
+    "train.ckpt_every=0",
+    "train.log_every=25",
+    "data.split=train",
+]
 DCGAN = ["data.resolution=32", "model.g_width=32", "model.d_width=32"]
-LR001 = ["g_optim.lr=0.001", "d_optim.lr=0.001"]          # below the paper's 0.0025 (the presets' value)
-MODELS = {   # name -> (preset, extra overrides, data set of the test split, extractor, label)
+LR001 = ["g_optim.lr=0.001", "d_optim.lr=0.001"]  # below the paper's 0.0025 (the presets' value)
+MODELS = {  # name -> (preset, extra overrides, data set of the test split, extractor, label)
     "stylegan-mnist": ("stylegan-mnist", LR001, "mnist", "lenet-mnist", "StyleGAN2, lr 0.001"),
     "stylegan-mnist-lr0025": ("stylegan-mnist", [], "mnist", "lenet-mnist", "StyleGAN2, lr 0.0025 (preset)"),
     "dcgan-mnist": ("dcgan-mnist", DCGAN, "mnist", "lenet-mnist", "DCGAN"),
@@ -50,7 +57,9 @@ MODELS = {   # name -> (preset, extra overrides, data set of the test split, ext
 
 
 def machine() -> str:
-    return describe() + "; wall times depend on the other load on the machine, CPU times (time.process_time) do much less"
+    return (
+        describe() + "; wall times depend on the other load on the machine, CPU times (time.process_time) do much less"
+    )
 
 
 # --- training -------------------------------------------------------------------------------------
@@ -60,19 +69,27 @@ def train_one(name: str, runs: Path, budget: float) -> dict:
 
     torch.set_num_threads(1)
     preset, extra, *_ = MODELS[name]
-    overrides = [*COMMON, *extra, "train.steps=1000000"]          # stopped by the CPU budget, not the count
+    overrides = [*COMMON, *extra, "train.steps=1000000"]  # stopped by the CPU budget, not the count
     cfg = load_config(preset, overrides)
     trainer = Trainer(cfg, runs / name, overwrite=True)
     t0, w0 = time.process_time(), time.perf_counter()
     while time.process_time() - t0 < budget:
         trainer.train_step()
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
-    trainer.cfg.train.steps = trainer.step                          # what the saved config should say
+    trainer.cfg.train.steps = trainer.step  # what the saved config should say
     trainer.save()
     trainer.sample_grid()
-    info = {"name": name, "preset": preset, "overrides": [*COMMON, *extra], "budget": budget, "steps": trainer.step,
-            "batch_size": cfg.train.batch_size, "cpu_s": cpu, "wall_s": wall,
-            "params": {k: sum(p.numel() for p in v.parameters()) for k, v in trainer.nets.items()}}
+    info = {
+        "name": name,
+        "preset": preset,
+        "overrides": [*COMMON, *extra],
+        "budget": budget,
+        "steps": trainer.step,
+        "batch_size": cfg.train.batch_size,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "params": {k: sum(p.numel() for p in v.parameters()) for k, v in trainer.nets.items()},
+    }
     (runs / name / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps(info))
     return info
@@ -92,8 +109,7 @@ def test_images(dataset: str, n: int, seed: int = 2024) -> torch.Tensor:
 def fid(sampler, dataset: str, extractor: str, n: int) -> float:
     from ganforge.metrics import evaluate
 
-    return evaluate(sampler, ref=f"{dataset}:test", metrics=("fid",), n=n, extractor=extractor,
-                    progress=False)["fid"]
+    return evaluate(sampler, ref=f"{dataset}:test", metrics=("fid",), n=n, extractor=extractor, progress=False)["fid"]
 
 
 def real_floor(dataset: str, extractor: str, n: int) -> float:
@@ -125,20 +141,26 @@ def report(runs: Path, n: int, n_proj: int, n_ppl: int, out_md: Path, img_dir: P
             continue
         info = json.loads((run / "bench.json").read_text())
         model = ganforge.load(run)
-        row = {"name": name, "label": label, "dataset": dataset, "info": info,
-               "fid": fid(lambda b, s, model=model: model.sample(b, seed=s), dataset, extractor, n)}
+        row = {
+            "name": name,
+            "label": label,
+            "dataset": dataset,
+            "info": info,
+            "fid": fid(lambda b, s, model=model: model.sample(b, seed=s), dataset, extractor, n),
+        }
         grid = save_samples(model.sample(64, seed=0), img_dir / f"{name}-samples.png", nrow=8)
         figures.append((f"{label} on {dataset}, {info['steps']} steps", grid))
         if preset.startswith("stylegan"):
-            row["fid_psi07"] = fid(lambda b, s, model=model: model.sample(b, seed=s, truncation=0.7), dataset,
-                                   extractor, n)
+            row["fid_psi07"] = fid(
+                lambda b, s, model=model: model.sample(b, seed=s, truncation=0.7), dataset, extractor, n
+            )
             for space in ("w", "z"):
                 row[f"ppl_{space}"] = perceptual_path_length(model, space=space, n=n_ppl, seed=0)["ppl"]
-        if name == preset and preset.startswith("stylegan"):          # projection and figures: the presets only
+        if name == preset and preset.startswith("stylegan"):  # projection and figures: the presets only
             targets = test_images(dataset, n_proj)
             start, proj_w, proj_wplus, tiles = [], [], [], []
             with torch.no_grad():
-                mean_img = sample_truncated(model, 1, psi=0.0)[0]       # the image of w_avg
+                mean_img = sample_truncated(model, 1, psi=0.0)[0]  # the image of w_avg
             for t in targets:
                 start.append(float(psnr(mean_img[None], t[None])))
                 a = project(model, t, steps=300, seed=0)
@@ -159,7 +181,9 @@ def report(runs: Path, n: int, n_proj: int, n_ppl: int, out_md: Path, img_dir: P
         print(json.dumps({k: v for k, v in row.items() if k != "info"}))
     floors = {ds: real_floor(ds, ex, n) for ds, ex in {(r["dataset"], MODELS[r["name"]][3]) for r in rows}}
     eval_cpu = time.process_time() - t_report
-    (runs / "report.json").write_text(json.dumps({"rows": rows, "floors": floors, "eval_cpu_s": eval_cpu}, indent=2) + "\n")
+    (runs / "report.json").write_text(
+        json.dumps({"rows": rows, "floors": floors, "eval_cpu_s": eval_cpu}, indent=2) + "\n"
+    )
     write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md)
 
 
@@ -174,38 +198,47 @@ def findings(rows, floors) -> list[str]:
         best = min(sg, key=lambda r: r["fid"])
         d = dc[0]
         who = "DCGAN" if d["fid"] < best["fid"] else "StyleGAN2"
-        out.append(f"- {ds}: {who} has the lower FID at this budget ({d['fid']:.0f} for DCGAN after "
-                   f"{d['info']['steps']} steps of {d['info']['batch_size']}, {best['fid']:.0f} for the best StyleGAN2 "
-                   f"run after {best['info']['steps']} steps of {best['info']['batch_size']}; real-data floor "
-                   f"{floors.get(ds, float('nan')):.0f}). One StyleGAN2 step costs "
-                   f"{best['info']['cpu_s'] / best['info']['steps']:.2f} CPU-s, one DCGAN step "
-                   f"{d['info']['cpu_s'] / d['info']['steps']:.2f} CPU-s.")
+        out.append(
+            f"- {ds}: {who} has the lower FID at this budget ({d['fid']:.0f} for DCGAN after "
+            f"{d['info']['steps']} steps of {d['info']['batch_size']}, {best['fid']:.0f} for the best StyleGAN2 "
+            f"run after {best['info']['steps']} steps of {best['info']['batch_size']}; real-data floor "
+            f"{floors.get(ds, float('nan')):.0f}). One StyleGAN2 step costs "
+            f"{best['info']['cpu_s'] / best['info']['steps']:.2f} CPU-s, one DCGAN step "
+            f"{d['info']['cpu_s'] / d['info']['steps']:.2f} CPU-s."
+        )
         if all("fid_psi07" in r for r in sg):
             worse = all(r["fid_psi07"] > r["fid"] for r in sg)
-            out.append(f"- {ds}: truncation psi = 0.7 {'raises' if worse else 'does not raise'} StyleGAN2's FID "
-                       "(less variety, scored against the full test set).")
+            out.append(
+                f"- {ds}: truncation psi = 0.7 {'raises' if worse else 'does not raise'} StyleGAN2's FID "
+                "(less variety, scored against the full test set)."
+            )
         if all("ppl_w" in r for r in sg):
             smaller = all(r["ppl_w"] < r["ppl_z"] for r in sg)
-            out.append(f"- {ds}: PPL in W is {'below' if smaller else 'not below'} PPL in Z for every StyleGAN2 run "
-                       "(StyleGAN's claim that W is the less entangled space, Karras et al. 2019, table 3).")
+            out.append(
+                f"- {ds}: PPL in W is {'below' if smaller else 'not below'} PPL in Z for every StyleGAN2 run "
+                "(StyleGAN's claim that W is the less entangled space, Karras et al. 2019, table 3)."
+            )
     sg = [r for r in rows if r["label"].startswith("StyleGAN2")]
     dc = [r for r in rows if r["label"] == "DCGAN"]
     if sg and dc:
-        per_img = lambda r: r["info"]["cpu_s"] / (r["info"]["steps"] * r["info"]["batch_size"])   # noqa: E731
+        per_img = lambda r: r["info"]["cpu_s"] / (r["info"]["steps"] * r["info"]["batch_size"])  # noqa: E731
         seen = max(r["info"]["steps"] * r["info"]["batch_size"] for r in sg)
         ratio = min(per_img(r) for r in sg) / max(per_img(r) for r in dc)
-        out += ["", f"In the runs recorded here the StyleGAN2 generators, at either learning rate, draw nearly the "
-                f"same digit / garment shape for every z (see the sample grids below). The budget covers at most "
-                f"{seen:,} training images for StyleGAN2, the early, low-variety phase of StyleGAN training (the "
-                f"paper's runs see tens of millions); a StyleGAN2 image costs {ratio:.1f}x the CPU time of a DCGAN "
-                "image, so DCGAN sees more of the data in the same budget and already varies. The table measures "
-                "this budget, not StyleGAN2 at convergence. Projection still reconstructs held-out images (below): "
-                "W can express them even while sampling from it has little variety."]
+        out += [
+            "",
+            f"In the runs recorded here the StyleGAN2 generators, at either learning rate, draw nearly the "
+            f"same digit / garment shape for every z (see the sample grids below). The budget covers at most "
+            f"{seen:,} training images for StyleGAN2, the early, low-variety phase of StyleGAN training (the "
+            f"paper's runs see tens of millions); a StyleGAN2 image costs {ratio:.1f}x the CPU time of a DCGAN "
+            "image, so DCGAN sees more of the data in the same budget and already varies. The table measures "
+            "this budget, not StyleGAN2 at convergence. Projection still reconstructs held-out images (below): "
+            "W can express them even while sampling from it has little variety.",
+        ]
     return out
 
 
 def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: Path) -> None:
-    rel = lambda p: os.path.relpath(p, out_md.parent)       # noqa: E731
+    rel = lambda p: os.path.relpath(p, out_md.parent)  # noqa: E731
     budgets = sorted({r["info"]["budget"] for r in rows})
     lines = [
         "# StyleGAN2 vs DCGAN at 32x32 under a fixed CPU budget",
@@ -215,8 +248,10 @@ def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: 
         "Commands (the trainings ran side by side, one process each):",
         "",
         "```",
-        *[f"GANFORGE_DATA=../shared/data python benchmarks/stylegan.py train {r['name']} --budget {r['info']['budget']:.0f}"
-          for r in rows],
+        *[
+            f"GANFORGE_DATA=../shared/data python benchmarks/stylegan.py train {r['name']} --budget {r['info']['budget']:.0f}"
+            for r in rows
+        ],
         f"GANFORGE_DATA=../shared/data python benchmarks/stylegan.py report --n {n} --proj {n_proj} --ppl {n_ppl}",
         "```",
         "",
@@ -244,10 +279,12 @@ def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: 
     ]
     for r in rows:
         i = r["info"]
-        f = lambda k, fmt="{:.2f}", r=r: fmt.format(r[k]) if k in r else "-"   # noqa: E731
-        lines.append(f"| {r['dataset']} | {r['label']} | {i['steps']} x {i['batch_size']} | {i['cpu_s']:.0f} "
-                     f"({i['wall_s']:.0f}) | {i['params']['G']:,} / {i['params']['D']:,} | {r['fid']:.2f} | "
-                     f"{f('fid_psi07')} | {f('ppl_w', '{:.3g}')} | {f('ppl_z', '{:.3g}')} |")
+        f = lambda k, fmt="{:.2f}", r=r: fmt.format(r[k]) if k in r else "-"  # noqa: E731
+        lines.append(
+            f"| {r['dataset']} | {r['label']} | {i['steps']} x {i['batch_size']} | {i['cpu_s']:.0f} "
+            f"({i['wall_s']:.0f}) | {i['params']['G']:,} / {i['params']['D']:,} | {r['fid']:.2f} | "
+            f"{f('fid_psi07')} | {f('ppl_w', '{:.3g}')} | {f('ppl_z', '{:.3g}')} |"
+        )
     for ds, v in sorted(floors.items()):
         lines.append(f"| {ds} | real training images (floor) | - | - | - | {v:.2f} | - | - | - |")
     lines += ["", *findings(rows, floors)]
@@ -269,7 +306,9 @@ def write_md(rows, extras, figures, floors, n, n_proj, n_ppl, eval_cpu, out_md: 
     ]
     for r in rows:
         if "psnr_w" in r:
-            lines.append(f"| {r['dataset']} | {r['psnr_start']:.2f} dB | {r['psnr_w']:.2f} dB | {r['psnr_wplus']:.2f} dB |")
+            lines.append(
+                f"| {r['dataset']} | {r['psnr_start']:.2f} dB | {r['psnr_w']:.2f} dB | {r['psnr_wplus']:.2f} dB |"
+            )
     for _name, label, dataset, proj_png, mix_png, trunc_png, num_ws in extras:
         lines += [
             "",

@@ -25,7 +25,7 @@ from ganforge.data.idx import load_idx_dataset
 from ganforge.metrics.lenet import LeNet
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "ganforge" / "metrics" / "weights"
-RECIPES = {   # name: (data set, epochs, learning rate x0.3 every this many epochs, target test accuracy)
+RECIPES = {  # name: (data set, epochs, learning rate x0.3 every this many epochs, target test accuracy)
     "mnist": ("mnist", 4, 2, 0.990),
     "fashion": ("fashion-mnist", 4, 2, 0.900),
 }
@@ -39,7 +39,7 @@ def to_float(images: np.ndarray) -> torch.Tensor:
 @torch.no_grad()
 def accuracy(net: LeNet, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> float:
     net.eval()
-    correct = sum(int((net(x[i:i + batch])[1].argmax(1) == y[i:i + batch]).sum()) for i in range(0, len(x), batch))
+    correct = sum(int((net(x[i : i + batch])[1].argmax(1) == y[i : i + batch]).sum()) for i in range(0, len(x), batch))
     return correct / len(x)
 
 
@@ -61,7 +61,7 @@ def train(name: str, seed: int, batch_size: int = 128) -> dict:
         order = torch.randperm(len(xtr), generator=gen)
         total = 0.0
         for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             _, logits = net(xtr[idx])
             loss = F.cross_entropy(logits, ytr[idx])
             opt.zero_grad(set_to_none=True)
@@ -69,24 +69,35 @@ def train(name: str, seed: int, batch_size: int = 128) -> dict:
             opt.step()
             total += loss.item() * len(idx)
         sched.step()
-        print(f"{name} epoch {epoch + 1}/{epochs}: loss {total / len(xtr):.4f}, "
-              f"test accuracy {accuracy(net, xte, yte):.4f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        print(
+            f"{name} epoch {epoch + 1}/{epochs}: loss {total / len(xtr):.4f}, "
+            f"test accuracy {accuracy(net, xte, yte):.4f} ({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"lenet-{name}.safetensors"
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
-    meta = {"dataset": dataset, "epochs": str(epochs), "seed": str(seed),
-            "recipe": f"Adam 1e-3, x0.3 every {decay_every} epochs, batch {batch_size}, dropout 0.5, no augmentation",
-            "script": "benchmarks/train_classifiers.py"}
+    meta = {
+        "dataset": dataset,
+        "epochs": str(epochs),
+        "seed": str(seed),
+        "recipe": f"Adam 1e-3, x0.3 every {decay_every} epochs, batch {batch_size}, dropout 0.5, no augmentation",
+        "script": "benchmarks/train_classifiers.py",
+    }
     save_file(state, str(path), metadata=meta)
     saved = LeNet()
-    saved.load_state_dict(load_file(str(path)))                # measure what ships
+    saved.load_state_dict(load_file(str(path)))  # measure what ships
     acc = accuracy(saved, xte, yte)
     save_file(state, str(path), metadata={**meta, "test_accuracy": f"{acc:.4f}"})
     status = "ok" if acc >= target else f"BELOW TARGET {target}"
     print(f"{name}: test accuracy {acc:.4f} ({status}) -> {path} ({path.stat().st_size / 1e6:.2f} MB)")
-    return {"name": f"lenet-{name}", "test_accuracy": acc, "target": target,
-            "seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "name": f"lenet-{name}",
+        "test_accuracy": acc,
+        "target": target,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def main() -> None:

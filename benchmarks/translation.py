@@ -33,17 +33,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-MODELS = {   # name -> (preset, label)
+MODELS = {  # name -> (preset, label)
     "pix2pix": ("pix2pix-edges", "pix2pix (U-Net + PatchGAN + 100 L1), paired"),
     "l1": ("pix2pix-edges-l1", "U-Net, L1 only (no D), paired"),
     "cyclegan": ("cyclegan-edges", "CycleGAN (ResNet G/F, 2 PatchGANs, LSGAN), unpaired"),
 }
-COMMON = ["train.threads=1", "train.progress=false", "train.tensorboard=false", "train.sample_every=0",
-          "train.ckpt_every=0", "data.split=train"]
+COMMON = [
+    "train.threads=1",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.sample_every=0",
+    "train.ckpt_every=0",
+    "data.split=train",
+]
 
 
 def machine() -> str:
-    return describe() + "; wall times depend on the other load on the machine, CPU times (time.process_time) do much less"
+    return (
+        describe() + "; wall times depend on the other load on the machine, CPU times (time.process_time) do much less"
+    )
 
 
 def calibrate(preset: str, extra: list[str], steps: int = 4) -> float:
@@ -74,9 +82,16 @@ def train_one(name: str, runs: Path, budget: float, extra: list[str]) -> dict:
     trainer = Trainer(cfg, runs / name, overwrite=True)
     t0, w0 = time.process_time(), time.perf_counter()
     trainer.fit()
-    info = {"name": name, "preset": preset, "steps": steps, "batch_size": cfg.train.batch_size,
-            "cpu_s": time.process_time() - t0, "wall_s": time.perf_counter() - w0,
-            "calibrated_cpu_s_per_step": per_step, "overrides": [*COMMON, *extra, f"train.steps={steps}"]}
+    info = {
+        "name": name,
+        "preset": preset,
+        "steps": steps,
+        "batch_size": cfg.train.batch_size,
+        "cpu_s": time.process_time() - t0,
+        "wall_s": time.perf_counter() - w0,
+        "calibrated_cpu_s_per_step": per_step,
+        "overrides": [*COMMON, *extra, f"train.steps={steps}"],
+    }
     (runs / name / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps(info))
     return info
@@ -91,12 +106,12 @@ def held_out_pairs(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, to
 
     data = build_dataset(load_config(None, ["data.name=edges2digits", "data.split=test"]).data)
     perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(2024))
-    idx, other = perm[:n], perm[n:2 * n]
+    idx, other = perm[:n], perm[n : 2 * n]
     return data.x[idx], data.extra["x_b"][idx], data.y[idx], data.extra["x_b"][other]
 
 
 def crop28(x: torch.Tensor) -> torch.Tensor:
-    return x[..., 2:30, 2:30]                                     # undo the 28 -> 32 padding
+    return x[..., 2:30, 2:30]  # undo the 28 -> 32 padding
 
 
 def score(out: torch.Tensor, target: torch.Tensor, labels: torch.Tensor, extractor, ref_feats) -> dict:
@@ -118,16 +133,19 @@ def report(runs: Path, n: int, out_md: Path, img_dir: Path) -> None:
     edges, digits, labels, other_digits = held_out_pairs(n)
     try:
         from ganforge.metrics import get_extractor
+
         extractor = get_extractor("lenet-mnist")
         ref = extractor(crop28(digits))
         ref_feats = ref.features
         ref_acc = float((ref.logits.argmax(1) == labels).float().mean())
         lenet_note = f"lenet-mnist digit accuracy on the true test digits themselves: {ref_acc:.3f}"
-        if ref_acc < 0.9:                                         # a sanity check on the extractor itself
+        if ref_acc < 0.9:  # a sanity check on the extractor itself
             extractor, ref_feats = None, None
-            lenet_note = (f"FID / accuracy not reported: lenet-mnist reads only {ref_acc:.1%} of the true "
-                          "test digits correctly, so its weights on this checkout are not a trained classifier")
-    except Exception as e:                                        # weights not built on this checkout
+            lenet_note = (
+                f"FID / accuracy not reported: lenet-mnist reads only {ref_acc:.1%} of the true "
+                "test digits correctly, so its weights on this checkout are not a trained classifier"
+            )
+    except Exception as e:  # weights not built on this checkout
         extractor, ref_feats, lenet_note = None, None, f"FID / accuracy not computed: {e}"
     rows, outputs = [], {}
     identity = score(edges, digits, labels, extractor, ref_feats)
@@ -143,14 +161,15 @@ def report(runs: Path, n: int, out_md: Path, img_dir: Path) -> None:
         outputs[name] = out
         rows.append((MODELS[name][1], info, score(out, digits, labels, extractor, ref_feats)))
     floor = None
-    if extractor is not None:                                     # two disjoint sets of real digits
+    if extractor is not None:  # two disjoint sets of real digits
         from ganforge.metrics import fid_from_features
+
         floor = fid_from_features(extractor(crop28(other_digits)).features.numpy(), ref_feats.numpy())
 
     img_dir.mkdir(parents=True, exist_ok=True)
-    k = 12                                                        # examples in the figure, 2 per row
+    k = 12  # examples in the figure, 2 per row
     cols = [edges[:k]] + [outputs[m][:k] for m in ("l1", "pix2pix", "cyclegan") if m in outputs] + [digits[:k]]
-    tiles = torch.stack(cols, 1).flatten(0, 1)                    # [k * columns, 1, 32, 32]
+    tiles = torch.stack(cols, 1).flatten(0, 1)  # [k * columns, 1, 32, 32]
     grid = save_samples(tiles, img_dir / "translation_edges2digits.png", nrow=2 * len(cols))
     grid_names = ["edges"] + [m for m in ("l1", "pix2pix", "cyclegan") if m in outputs] + ["true digit"]
 
@@ -162,9 +181,12 @@ def report(runs: Path, n: int, out_md: Path, img_dir: Path) -> None:
         "Commands (the three trainings ran side by side, one process each):",
         "",
         "```",
-        *[f"GANFORGE_DATA=../shared/data python benchmarks/translation.py train {m} --budget "
-          f"{json.loads((runs / m / 'bench.json').read_text())['budget']:.0f}"
-          for m in ("pix2pix", "l1", "cyclegan") if (runs / m / "bench.json").is_file()],
+        *[
+            f"GANFORGE_DATA=../shared/data python benchmarks/translation.py train {m} --budget "
+            f"{json.loads((runs / m / 'bench.json').read_text())['budget']:.0f}"
+            for m in ("pix2pix", "l1", "cyclegan")
+            if (runs / m / "bench.json").is_file()
+        ],
         f"GANFORGE_DATA=../shared/data python benchmarks/translation.py report --n {n}",
         "```",
         "",

@@ -19,15 +19,37 @@ from pathlib import Path
 
 import torch
 
-PRESETS = ["quickstart", "gan-mnist", "wgan-gp-mnist", "wgan-mnist", "sngan-mnist", "cgan-mnist", "acgan-mnist",
-           "sngan-proj-mnist", "biggan-mnist", "cdcgan-fashion-ada", "stylegan-mnist", "pix2pix-edges",
-           "cyclegan-edges", "ring8-r1-ema", "stacked-mnist-r1"]
-COMMON = ["train.progress=false", "train.tensorboard=false", "train.sample_every=0", "train.ckpt_every=0",
-          "train.threads=1", "train.log_every=10"]
+PRESETS = [
+    "quickstart",
+    "gan-mnist",
+    "wgan-gp-mnist",
+    "wgan-mnist",
+    "sngan-mnist",
+    "cgan-mnist",
+    "acgan-mnist",
+    "sngan-proj-mnist",
+    "biggan-mnist",
+    "cdcgan-fashion-ada",
+    "stylegan-mnist",
+    "pix2pix-edges",
+    "cyclegan-edges",
+    "ring8-r1-ema",
+    "stacked-mnist-r1",
+]
+COMMON = [
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.sample_every=0",
+    "train.ckpt_every=0",
+    "train.threads=1",
+    "train.log_every=10",
+]
 DATA_LIMIT = {"ring8-r1-ema": ["data.num_points=2000"], "stacked-mnist-r1": ["data.num_points=2000"]}
 # the two ResNet presets at a quarter of their width: at full width 50 steps take ~10 CPU-minutes each
-SMALLER = {"sngan-mnist": ["model.g_width=16", "model.d_width=16"],
-           "sngan-proj-mnist": ["model.g_width=16", "model.d_width=16"]}
+SMALLER = {
+    "sngan-mnist": ["model.g_width=16", "model.d_width=16"],
+    "sngan-proj-mnist": ["model.g_width=16", "model.d_width=16"],
+}
 
 
 def digest(state: dict[str, torch.Tensor]) -> str:
@@ -73,7 +95,7 @@ def main() -> int:
         results[preset] = fingerprint(preset, args.steps)
         print(f"{preset}: {time.process_time() - t0:.1f} CPU-s", file=sys.stderr, flush=True)
         record = {"steps": args.steps, "torch": torch.__version__, "presets": results}
-        Path(args.out).write_text(json.dumps(record, indent=1) + "\n")       # after every preset
+        Path(args.out).write_text(json.dumps(record, indent=1) + "\n")  # after every preset
     if args.compare:
         before = json.loads(Path(args.compare).read_text())["presets"]
         bad = [p for p in results if before.get(p) != results[p]]

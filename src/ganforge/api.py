@@ -22,13 +22,16 @@ class GanModel(LoadedModel):
         (ganforge.inference.sampling.truncated_normal)."""
         return sampling.latents(self, n, seed, truncation).to(self.device)
 
-    def generate(self, z: Tensor, y: Tensor | None = None, batch_size: int = 256, *, psi: float | None = None) -> Tensor:
+    def generate(
+        self, z: Tensor, y: Tensor | None = None, batch_size: int = 256, *, psi: float | None = None
+    ) -> Tensor:
         """G(z) in batches; images [N, C, H, W] in [-1, 1] or points [N, D]. psi: truncation in W
         (families with per-layer styles)."""
         return sampling.generate(self, z, y, batch_size, psi=psi)
 
-    def sample(self, n: int, seed: int = 0, batch_size: int = 256, *, y=None,
-               truncation: float | None = None) -> Tensor:
+    def sample(
+        self, n: int, seed: int = 0, batch_size: int = 256, *, y=None, truncation: float | None = None
+    ) -> Tensor:
         """n samples, reproducible from `seed` alone (independent of batch_size). Conditional models:
         y = a class index or name for all samples, n labels, or None for classes 0..K-1 in turn; an
         unconditional model takes no y. truncation: the truncation trick where the family applies it

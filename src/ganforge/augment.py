@@ -34,7 +34,7 @@ AUGMENTS: Registry[Callable[[Tensor, Tensor], Tensor]] = Registry("augmentation"
 
 def _uniform(x: Tensor, low: float, high: float) -> Tensor:
     """One U[low, high) draw per sample, shaped [N, 1, 1, 1] to broadcast over an image."""
-    return (torch.rand(len(x), 1, 1, 1, device=x.device, dtype=x.dtype) * (high - low) + low)
+    return torch.rand(len(x), 1, 1, 1, device=x.device, dtype=x.dtype) * (high - low) + low
 
 
 def _masked(apply: Tensor, value: Tensor, neutral: float) -> Tensor:
@@ -51,14 +51,14 @@ def brightness(x: Tensor, apply: Tensor) -> Tensor:
 @AUGMENTS.register("saturation")
 def saturation(x: Tensor, apply: Tensor) -> Tensor:
     """(x - m) * s + m around the per-pixel channel mean m, s ~ U[0, 2]; the identity on grey images."""
-    mean = x.mean(dim=1, keepdim=True)                                      # [N, 1, H, W]
+    mean = x.mean(dim=1, keepdim=True)  # [N, 1, H, W]
     return (x - mean) * _masked(apply, _uniform(x, 0.0, 2.0), 1.0) + mean
 
 
 @AUGMENTS.register("contrast")
 def contrast(x: Tensor, apply: Tensor) -> Tensor:
     """(x - m) * s + m around the per-image mean m, s ~ U[0.5, 1.5]."""
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)                              # [N, 1, 1, 1]
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)  # [N, 1, 1, 1]
     return (x - mean) * _masked(apply, _uniform(x, 0.5, 1.5), 1.0) + mean
 
 
@@ -74,13 +74,17 @@ def translation(x: Tensor, apply: Tensor, ratio: float = 0.125) -> Tensor:
     border filled with zeros as in DiffAugment. A gather from the padded image: differentiable in x."""
     n, c, h, w = x.shape
     rh, rw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-rh, rh + 1, (n,), device=x.device) * apply           # [N], 0 where not applied
+    dy = torch.randint(-rh, rh + 1, (n,), device=x.device) * apply  # [N], 0 where not applied
     dx = torch.randint(-rw, rw + 1, (n,), device=x.device) * apply
-    padded = F.pad(x, [rw, rw, rh, rh])                                      # [N, C, H + 2rh, W + 2rw]
-    rows = torch.arange(h, device=x.device)[None] + rh - dy[:, None]         # [N, H]: source row of each output row
-    cols = torch.arange(w, device=x.device)[None] + rw - dx[:, None]         # [N, W]
-    return padded[torch.arange(n, device=x.device)[:, None, None, None], torch.arange(c, device=x.device)[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]            # [N, C, H, W]
+    padded = F.pad(x, [rw, rw, rh, rh])  # [N, C, H + 2rh, W + 2rw]
+    rows = torch.arange(h, device=x.device)[None] + rh - dy[:, None]  # [N, H]: source row of each output row
+    cols = torch.arange(w, device=x.device)[None] + rw - dx[:, None]  # [N, W]
+    return padded[
+        torch.arange(n, device=x.device)[:, None, None, None],
+        torch.arange(c, device=x.device)[None, :, None, None],
+        rows[:, None, :, None],
+        cols[:, None, None, :],
+    ]  # [N, C, H, W]
 
 
 @AUGMENTS.register("cutout")
@@ -89,11 +93,11 @@ def cutout(x: Tensor, apply: Tensor, ratio: float = 0.5) -> Tensor:
     the border, as in DiffAugment."""
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    cy = torch.randint(0, h + (1 - ch % 2), (n,), device=x.device)          # [N] centre row
+    cy = torch.randint(0, h + (1 - ch % 2), (n,), device=x.device)  # [N] centre row
     cx = torch.randint(0, w + (1 - cw % 2), (n,), device=x.device)
-    ys = torch.arange(h, device=x.device)[None] - cy[:, None] + ch // 2      # [N, H]: row inside the square when in [0, ch)
-    xs = torch.arange(w, device=x.device)[None] - cx[:, None] + cw // 2      # [N, W]
-    inside = ((ys >= 0) & (ys < ch))[:, :, None] & ((xs >= 0) & (xs < cw))[:, None, :]   # [N, H, W]
+    ys = torch.arange(h, device=x.device)[None] - cy[:, None] + ch // 2  # [N, H]: row inside the square when in [0, ch)
+    xs = torch.arange(w, device=x.device)[None] - cx[:, None] + cw // 2  # [N, W]
+    inside = ((ys >= 0) & (ys < ch))[:, :, None] & ((xs >= 0) & (xs < cw))[:, None, :]  # [N, H, W]
     inside = inside & apply.view(-1, 1, 1)
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
@@ -108,11 +112,12 @@ def parse_policy(policy: str) -> list[str]:
     """'color,translation,cutout' -> ['color', 'translation', 'cutout'], each a registered transform."""
     names = [p.strip() for p in policy.split(",") if p.strip()]
     if not names:
-        raise UserError(f"train.augment_policy={policy!r}: name at least one transform from: "
-                        f"{', '.join(AUGMENTS.keys())}")
+        raise UserError(
+            f"train.augment_policy={policy!r}: name at least one transform from: {', '.join(AUGMENTS.keys())}"
+        )
     for name in names:
         if name not in AUGMENTS:
-            AUGMENTS.get(name)                 # raises the registry's error naming the nearest
+            AUGMENTS.get(name)  # raises the registry's error naming the nearest
     return names
 
 
@@ -129,7 +134,7 @@ class Augment:
         if self.p <= 0:
             return x
         for fn in self.fns:
-            apply = torch.rand(len(x), device=x.device) < self.p                # [N] bool
+            apply = torch.rand(len(x), device=x.device) < self.p  # [N] bool
             x = fn(x, apply)
         return x
 
@@ -142,7 +147,7 @@ class AdaController:
     def __init__(self, target: float = 0.6, interval: int = 4, kimg: float = 100.0, p: float = 0.0):
         self.target, self.interval, self.kimg = target, interval, kimg
         self.p = float(p)
-        self.rt = float("nan")                 # the last r_t, for the logs
+        self.rt = float("nan")  # the last r_t, for the logs
         self._sum, self._count, self._steps = 0.0, 0, 0
 
     def accumulate(self, d_real: Tensor) -> None:
@@ -195,10 +200,12 @@ class PairedJitter:
         out = []
         for t in tensors:
             if self.load_size is not None:
-                big = F.interpolate(t, size=(self.load_size, self.load_size), mode="bilinear",
-                                    align_corners=False)             # [N, C, L, L]
-                t = torch.stack([big[i, :, top[i]:top[i] + self.size, left[i]:left[i] + self.size]
-                                 for i in range(n)])                 # [N, C, S, S]
+                big = F.interpolate(
+                    t, size=(self.load_size, self.load_size), mode="bilinear", align_corners=False
+                )  # [N, C, L, L]
+                t = torch.stack(
+                    [big[i, :, top[i] : top[i] + self.size, left[i] : left[i] + self.size] for i in range(n)]
+                )  # [N, C, S, S]
             if flips is not None:
                 t = torch.where(flips.to(t.device)[:, None, None, None], t.flip(-1), t)
             out.append(t)

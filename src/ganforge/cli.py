@@ -17,8 +17,13 @@ class LazyGroup(click.Group):
     """A group whose heavier subcommands are imported when run, not when `ganforge --help` lists them
     (the metrics module pulls in torch: seconds of start-up for every command otherwise)."""
 
-    lazy = {"eval": ("ganforge.metrics.cli", "eval_command",
-                     "Evaluate RUN_OR_PATH (a run directory, image folder or .npz) against a reference.")}
+    lazy = {
+        "eval": (
+            "ganforge.metrics.cli",
+            "eval_command",
+            "Evaluate RUN_OR_PATH (a run directory, image folder or .npz) against a reference.",
+        )
+    }
 
     def list_commands(self, ctx):
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -52,8 +57,13 @@ def cli() -> None:
 @cli.command(context_settings={"ignore_unknown_options": False})
 @click.argument("source", required=False)
 @click.argument("overrides", nargs=-1)
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
-              help="Run directory (default: runs/<preset or config name>).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory (default: runs/<preset or config name>).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
@@ -61,7 +71,7 @@ def train(source, overrides, out, resume, overwrite, dry_run):
     """Train from a PRESET or CONFIG.yaml, with key=value overrides (train.steps=2000 model.g_width=32)."""
     from ganforge.config import load_config, parse_overrides
 
-    if source and "=" in source:               # only overrides were given
+    if source and "=" in source:  # only overrides were given
         overrides, source = (source, *overrides), None
     if resume and overwrite:
         raise UserError("--resume and --overwrite contradict each other; give one")
@@ -80,7 +90,7 @@ def train(source, overrides, out, resume, overwrite, dry_run):
     from ganforge.training.loop import train as run_training
 
     result = run_training(cfg, out, resume=resume, overwrite=overwrite)
-    if not result["is_main"]:                  # other ranks of a distributed run stay quiet
+    if not result["is_main"]:  # other ranks of a distributed run stay quiet
         return
     click.echo(f"run directory: {result['run_dir']}")
     if result["grid"]:
@@ -89,17 +99,31 @@ def train(source, overrides, out, resume, overwrite, dry_run):
 
 @cli.command()
 @click.argument("run", type=click.Path())
-@click.option("--n", "n", type=int, default=None, help="Number of samples (default 64); with --per-class, per class (default 10).")
+@click.option(
+    "--n", "n", type=int, default=None, help="Number of samples (default 64); with --per-class, per class (default 10)."
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
-              help="A .png grid (or scatter plot for 2-D points) or an .npz of arrays.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default="samples.png",
+    show_default=True,
+    help="A .png grid (or scatter plot for 2-D points) or an .npz of arrays.",
+)
 @click.option("--nrow", type=int, default=None, help="Images per grid row.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 @click.option("--class", "klass", default=None, help="Conditional models: only this class (an index or a class name).")
-@click.option("--truncation", type=float, default=None,
-              help="Truncation trick: re-sample every latent |z_i| above this (e.g. 0.5); StyleGAN: psi in W, "
-              "w_avg + psi (w - w_avg), 0 to 1 (e.g. 0.7). Less variety, more fidelity.")
-@click.option("--per-class", is_flag=True, help="Conditional models: a grid with one row per class, the same z per column.")
+@click.option(
+    "--truncation",
+    type=float,
+    default=None,
+    help="Truncation trick: re-sample every latent |z_i| above this (e.g. 0.5); StyleGAN: psi in W, "
+    "w_avg + psi (w - w_avg), 0 to 1 (e.g. 0.7). Less variety, more fidelity.",
+)
+@click.option(
+    "--per-class", is_flag=True, help="Conditional models: a grid with one row per class, the same z per column."
+)
 def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     """Draw samples from a run or checkpoint directory (the config file is not needed)."""
     from ganforge.api import load
@@ -130,7 +154,7 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
             arrays["labels"] = labels.numpy()
         atomic_write(out_path, lambda tmp: np.savez_compressed(tmp, **arrays))
     else:
-        save_samples(x, out_path, nrow=nrow)               # a grid, or a scatter plot of points; atomic
+        save_samples(x, out_path, nrow=nrow)  # a grid, or a scatter plot of points; atomic
     click.echo(f"wrote {len(x)} samples to {out_path}")
 
 
@@ -139,7 +163,9 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
 @click.option("--rows", type=int, default=4, show_default=True, help="Interpolation strips (pairs of end points).")
 @click.option("--steps", type=int, default=8, show_default=True, help="Images per strip, end points included.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--class", "klass", default=None, help="Conditional models: the class of every strip (default: row r is class r).")
+@click.option(
+    "--class", "klass", default=None, help="Conditional models: the class of every strip (default: row r is class r)."
+)
 @click.option("--truncation", type=float, default=None, help="Truncation trick for the end points (e.g. 0.5).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default="interpolation.png", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
@@ -163,10 +189,17 @@ def interpolate(run, rows, steps, seed, klass, truncation, out, overwrite):
 @cli.command()
 @click.argument("run", type=click.Path())
 @click.option("--per-class", "per_class", type=int, required=True, help="Images to generate for every class.")
-@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
-              help="An .npz: images uint8 [N, H, W, C], labels int64 [N], classes.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="An .npz: images uint8 [N, H, W, C], labels int64 [N], classes.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--truncation", type=float, default=None, help="Truncation trick (e.g. 1.0): fewer odd samples, less variety.")
+@click.option(
+    "--truncation", type=float, default=None, help="Truncation trick (e.g. 1.0): fewer odd samples, less variety."
+)
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 def synth(run, per_class, out, seed, truncation, overwrite):
     """Write a labelled synthetic data set from a class-conditional model."""
@@ -174,9 +207,11 @@ def synth(run, per_class, out, seed, truncation, overwrite):
     from ganforge.inference.sampling import write_synthetic
 
     out_path = Path(out)
-    refuse_overwrite(out, overwrite=overwrite)          # before loading the model: nothing is lost either way
+    refuse_overwrite(out, overwrite=overwrite)  # before loading the model: nothing is lost either way
     result = write_synthetic(load(run), out_path, per_class, seed, truncation, overwrite)
-    click.echo(f"wrote {result['count']} images ({per_class} per class, {result['classes']} classes) to {result['path']}")
+    click.echo(
+        f"wrote {result['count']} images ({per_class} per class, {result['classes']} classes) to {result['path']}"
+    )
 
 
 @cli.command()
@@ -231,23 +266,42 @@ def plot(run, out):
 @cli.command()
 @click.argument("run", type=click.Path())
 @click.argument("input", type=click.Path())
-@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
-              help="BtoA needs a CycleGAN model (pix2pix translates one way).")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="translated", show_default=True,
-              help="Folder for <name>.png per input and comparison.png.")
-@click.option("--target", type=click.Path(), default=None,
-              help="Known targets: an image, or a folder with the inputs' file names; adds a target column.")
-@click.option("--paired", is_flag=True, help="Inputs are side-by-side A|B images (pix2pix format): "
-              "translate one half, compare with the other.")
+@click.option(
+    "--direction",
+    type=click.Choice(["AtoB", "BtoA"]),
+    default="AtoB",
+    show_default=True,
+    help="BtoA needs a CycleGAN model (pix2pix translates one way).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default="translated",
+    show_default=True,
+    help="Folder for <name>.png per input and comparison.png.",
+)
+@click.option(
+    "--target",
+    type=click.Path(),
+    default=None,
+    help="Known targets: an image, or a folder with the inputs' file names; adds a target column.",
+)
+@click.option(
+    "--paired",
+    is_flag=True,
+    help="Inputs are side-by-side A|B images (pix2pix format): translate one half, compare with the other.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing files in --out.")
 def translate(run, input, direction, out, target, paired, overwrite):
     """Translate INPUT (an image or a folder of images) with the pix2pix / CycleGAN model in RUN."""
     from ganforge.api import load
     from ganforge.inference.translation import list_inputs, translate_files
 
-    list_inputs(Path(input))                   # a bad input path fails before the model loads
-    result = translate_files(load(run), Path(input), Path(out), direction,
-                             Path(target) if target else None, paired, overwrite)
+    list_inputs(Path(input))  # a bad input path fails before the model loads
+    result = translate_files(
+        load(run), Path(input), Path(out), direction, Path(target) if target else None, paired, overwrite
+    )
     click.echo(f"translated {result['count']} image(s) {direction} into {out}; comparison grid: {result['grid']}")
     if "l1" in result:
         click.echo(f"against the targets (pixels in [0, 1]): L1 {result['l1']:.4f}, PSNR {result['psnr']:.2f} dB")
@@ -256,13 +310,24 @@ def translate(run, input, direction, out, target, paired, overwrite):
 @cli.command()
 @click.argument("run", type=click.Path())
 @click.argument("image", type=click.Path())
-@click.option("--out", "out", type=click.Path(file_okay=False), default="projection", show_default=True,
-              help="Folder for projected_w.npz, reconstruction.png and comparison.png.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default="projection",
+    show_default=True,
+    help="Folder for projected_w.npz, reconstruction.png and comparison.png.",
+)
 @click.option("--steps", type=int, default=300, show_default=True, help="Optimisation steps.")
 @click.option("--lr", type=float, default=0.1, show_default=True, help="Adam's peak learning rate.")
 @click.option("--wplus", is_flag=True, help="Optimise one w per layer (W+) instead of a single w.")
-@click.option("--feature-weight", type=float, default=1.0, show_default=True,
-              help="Weight of the LeNet feature distance beside the pixel MSE; 0: pixels only.")
+@click.option(
+    "--feature-weight",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Weight of the LeNet feature distance beside the pixel MSE; 0: pixels only.",
+)
 @click.option("--label", type=int, default=None, help="Class-conditional StyleGAN: the image's class.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace existing files in --out.")
@@ -271,14 +336,26 @@ def project(run, image, out, steps, lr, wplus, feature_weight, label, seed, over
     from ganforge.api import load
     from ganforge.inference.styles import project_image, style_generator
 
-    if not Path(image).is_file():                # a bad path fails before the model loads
+    if not Path(image).is_file():  # a bad path fails before the model loads
         raise UserError(f"{image}: no such image file")
     model = load(run)
     style_generator(model)
-    result = project_image(model, image, out, overwrite=overwrite, steps=steps, lr=lr, wplus=wplus,
-                           feature_weight=feature_weight, label=label, seed=seed)
-    click.echo(f"projected {image}: PSNR {result['psnr']:.2f} dB; wrote {result['w']}, {result['reconstruction']}, "
-               f"{result['comparison']}")
+    result = project_image(
+        model,
+        image,
+        out,
+        overwrite=overwrite,
+        steps=steps,
+        lr=lr,
+        wplus=wplus,
+        feature_weight=feature_weight,
+        label=label,
+        seed=seed,
+    )
+    click.echo(
+        f"projected {image}: PSNR {result['psnr']:.2f} dB; wrote {result['w']}, {result['reconstruction']}, "
+        f"{result['comparison']}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -290,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as e:          # usage errors: unknown option or command, bad value
+    except click.ClickException as e:  # usage errors: unknown option or command, bad value
         hint = f"; see '{e.ctx.command_path} --help'" if getattr(e, "ctx", None) else ""
         click.echo(f"error: {e.format_message().rstrip('.')}{hint}", err=True)
         sys.exit(2)

@@ -41,7 +41,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
-        with open(tmp, "rb+") as f:                # the bytes reach the disk before the rename names them
+        with open(tmp, "rb+") as f:  # the bytes reach the disk before the rename names them
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
@@ -69,7 +69,7 @@ def save_image(image: Tensor, path: str | Path) -> Path:
     """One image [C, H, W] in [-1, 1] -> a PNG file (grey for one channel), written atomically."""
     from PIL import Image
 
-    arr = to_uint8(image[None])[0]                                 # [H, W, C] uint8
+    arr = to_uint8(image[None])[0]  # [H, W, C] uint8
     pil = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
     return atomic_write(path, lambda tmp: pil.save(tmp, format="PNG"))
 
@@ -81,7 +81,7 @@ def tiles(columns: list[Tensor]) -> Tensor:
 
     c = max(t.shape[1] for t in columns)
     columns = [t.expand(-1, c, -1, -1) if t.shape[1] != c else t for t in columns]
-    return torch.stack(columns, 1).flatten(0, 1)                  # [N, k, C, H, W] -> [N k, C, H, W]
+    return torch.stack(columns, 1).flatten(0, 1)  # [N, k, C, H, W] -> [N k, C, H, W]
 
 
 def save_grid(images: Tensor, path: str | Path, nrow: int | None = None) -> Path:
@@ -91,8 +91,10 @@ def save_grid(images: Tensor, path: str | Path, nrow: int | None = None) -> Path
 
     images = images.detach().float().cpu().clamp(-1, 1)
     nrow = nrow or max(1, int(math.sqrt(len(images))))
-    return atomic_write(path, lambda tmp: tv_save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1),
-                                                         padding=2, format="PNG"))
+    return atomic_write(
+        path,
+        lambda tmp: tv_save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2, format="PNG"),
+    )
 
 
 __all__ = ["IMAGE_SUFFIXES", "atomic_write", "refuse_overwrite", "save_grid", "save_image", "to_uint8"]

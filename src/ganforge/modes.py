@@ -24,7 +24,7 @@ from torch import Tensor
 
 def nearest_mode(samples: Tensor, modes: Tensor) -> tuple[Tensor, Tensor]:
     """For points [N, D] and mode centres [K, D]: (index of the nearest mode [N], its distance [N])."""
-    dist = torch.cdist(samples.double(), modes.double())        # [N, K]
+    dist = torch.cdist(samples.double(), modes.double())  # [N, K]
     d, idx = dist.min(dim=1)
     return idx, d.float()
 
@@ -50,10 +50,9 @@ def mixture_scores(samples: Tensor, modes: Tensor, sigma: float, threshold: floa
     if not torch.isfinite(samples).all():
         return {"modes": 0.0, "hq": 0.0, "reverse_kl": math.inf}
     idx, d = nearest_mode(samples, modes)
-    hq = d < threshold * sigma                                    # [N] bool
-    counts = torch.bincount(idx[hq], minlength=len(modes))         # [K] HQ points per mode
-    return {"modes": float((counts > 0).sum()), "hq": float(hq.float().mean()),
-            "reverse_kl": kl_to_uniform(counts)}
+    hq = d < threshold * sigma  # [N] bool
+    counts = torch.bincount(idx[hq], minlength=len(modes))  # [K] HQ points per mode
+    return {"modes": float((counts > 0).sum()), "hq": float(hq.float().mean()), "reverse_kl": kl_to_uniform(counts)}
 
 
 # --- Stacked MNIST -----------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ def classify_channels(images: Tensor, classify: Callable[[Tensor], Tensor], batc
     out = []
     for chunk in images.split(batch_size):
         n = len(chunk)
-        grey = chunk.reshape(n * 3, 1, *chunk.shape[2:])           # [n*3, 1, H, W]: channel c of sample i at 3i + c
+        grey = chunk.reshape(n * 3, 1, *chunk.shape[2:])  # [n*3, 1, H, W]: channel c of sample i at 3i + c
         out.append(classify(grey).argmax(1).view(n, 3))
     return torch.cat(out)
 

@@ -16,8 +16,9 @@ OPTIMIZERS: Registry = Registry("optimiser")
 @OPTIMIZERS.register("adam")
 def adam(cfg, params) -> torch.optim.Optimizer:
     """Adam (Kingma & Ba 2015): lr, betas (beta1, beta2), weight_decay"""
-    return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
-                            foreach=True)
+    return torch.optim.Adam(
+        params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, foreach=True
+    )
 
 
 @OPTIMIZERS.register("rmsprop")

@@ -23,7 +23,7 @@ class Registry(Generic[T]):
     `UserError` listing the valid names."""
 
     def __init__(self, kind: str):
-        self.kind = kind                  # used in messages: "model", "loss", "dataset", ...
+        self.kind = kind  # used in messages: "model", "loss", "dataset", ...
         self._entries: dict[str, T] = {}
         self._docs: dict[str, str] = {}
 

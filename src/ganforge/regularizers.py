@@ -40,28 +40,39 @@ def input_gradients(D: Callable[..., Tensor], x: Tensor, y: Tensor | None = None
     return grad
 
 
-def gradient_penalty(D: Callable[..., Tensor], *, real: Tensor, fake: Tensor, y: Tensor | None = None,
-                     target: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+def gradient_penalty(
+    D: Callable[..., Tensor],
+    *,
+    real: Tensor,
+    fake: Tensor,
+    y: Tensor | None = None,
+    target: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """WGAN-GP (Gulrajani et al. 2017, Algorithm 1): E (||grad D(x_hat)|| - target)^2 on random
     interpolates x_hat between paired real and fake samples."""
     if real.shape != fake.shape:
-        raise ValueError(f"gradient penalty needs real and fake batches of one shape, got "
-                         f"{list(real.shape)} and {list(fake.shape)}")
-    eps = torch.rand(len(real), *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype,
-                     generator=generator)                          # [N, 1, 1, 1]: one mixing weight per sample
+        raise ValueError(
+            f"gradient penalty needs real and fake batches of one shape, got {list(real.shape)} and {list(fake.shape)}"
+        )
+    eps = torch.rand(
+        len(real), *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype, generator=generator
+    )  # [N, 1, 1, 1]: one mixing weight per sample
     x_hat = eps * real.detach() + (1 - eps) * fake.detach()
-    norms = input_gradients(D, x_hat, y).flatten(1).norm(dim=1)    # [N]
+    norms = input_gradients(D, x_hat, y).flatten(1).norm(dim=1)  # [N]
     return (norms - target).square().mean()
 
 
-def r1_penalty(D: Callable[..., Tensor], *, real: Tensor, fake: Tensor | None = None,
-               y: Tensor | None = None) -> Tensor:
+def r1_penalty(
+    D: Callable[..., Tensor], *, real: Tensor, fake: Tensor | None = None, y: Tensor | None = None
+) -> Tensor:
     """R1 (Mescheder et al. 2018, eq. 9): 1/2 E ||grad D(x)||^2 on real data; times gamma outside."""
     return 0.5 * input_gradients(D, real, y).flatten(1).square().sum(1).mean()
 
 
-def r2_penalty(D: Callable[..., Tensor], *, real: Tensor | None = None, fake: Tensor,
-               y: Tensor | None = None) -> Tensor:
+def r2_penalty(
+    D: Callable[..., Tensor], *, real: Tensor | None = None, fake: Tensor, y: Tensor | None = None
+) -> Tensor:
     """R2 (Mescheder et al. 2018, eq. 10): 1/2 E ||grad D(G(z))||^2 on generated data."""
     return 0.5 * input_gradients(D, fake, y).flatten(1).square().sum(1).mean()
 
@@ -71,8 +82,9 @@ REGULARIZERS.register("r1", r1_penalty, doc="R1: squared gradient norm on real d
 REGULARIZERS.register("r2", r2_penalty, doc="R2: squared gradient norm on generated data (Mescheder et al. 2018)")
 
 
-def weighted_penalties(D: Callable[..., Tensor], penalties: dict[str, float], *, real: Tensor, fake: Tensor,
-                       y: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+def weighted_penalties(
+    D: Callable[..., Tensor], penalties: dict[str, float], *, real: Tensor, fake: Tensor, y: Tensor | None = None
+) -> tuple[Tensor, dict[str, float]]:
     """sum(weight * penalty) over {name: weight} (names from REGULARIZERS), and each unweighted
     term for the logs as {'reg_<name>': value}."""
     total, logs = real.new_zeros(()), {}
@@ -95,8 +107,8 @@ def orthogonal_penalty(module: nn.Module) -> Tensor:
     of the filters are pushed to 0, their norms are left free. Times beta (BigGAN: 1e-4) outside."""
     total = None
     for w in weight_matrices(module):
-        gram = w @ w.t()                                           # [out, out]
-        off = gram - torch.diag_embed(torch.diagonal(gram))        # (1 - I) mask: zero the diagonal
+        gram = w @ w.t()  # [out, out]
+        off = gram - torch.diag_embed(torch.diagonal(gram))  # (1 - I) mask: zero the diagonal
         term = off.square().sum()
         total = term if total is None else total + term
     if total is None:

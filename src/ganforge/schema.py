@@ -15,25 +15,27 @@ from typing import Any, ClassVar
 
 @dataclass
 class DataConfig:
-    name: str = "mnist"               # a registered data set (see `ganforge presets --data`)
-    root: str | None = None           # None: $GANFORGE_DATA, then the copy embedded in the package
+    name: str = "mnist"  # a registered data set (see `ganforge presets --data`)
+    root: str | None = None  # None: $GANFORGE_DATA, then the copy embedded in the package
     split: str = "train"
-    resolution: int | None = None     # None: the data set's own size; else resize (images only)
-    channels: int | None = None       # None: the data set's own; 1 or 3 converts
-    limit: int | None = None          # use only the first N examples (after a seeded shuffle)
-    download: bool = False            # allowed to download when no local copy is found
-    num_points: int = 100_000         # toy 2-D mixtures: training points drawn once
-    direction: str = "AtoB"           # translation data: AtoB keeps the domains as stored; BtoA swaps them
-    load_size: int | None = None      # translation: resize pairs to this, then random-crop data.resolution (pix2pix: 286 -> 256); None: no crop
-    flip: bool = False                # translation: random horizontal flips, the same for both images of a pair
+    resolution: int | None = None  # None: the data set's own size; else resize (images only)
+    channels: int | None = None  # None: the data set's own; 1 or 3 converts
+    limit: int | None = None  # use only the first N examples (after a seeded shuffle)
+    download: bool = False  # allowed to download when no local copy is found
+    num_points: int = 100_000  # toy 2-D mixtures: training points drawn once
+    direction: str = "AtoB"  # translation data: AtoB keeps the domains as stored; BtoA swaps them
+    load_size: int | None = (
+        None  # translation: resize pairs to this, then random-crop data.resolution (pix2pix: 286 -> 256); None: no crop
+    )
+    flip: bool = False  # translation: random horizontal flips, the same for both images of a pair
 
 
 @dataclass
 class ModelConfig:
     """Base of every family's `model` section. Subclasses add the family's options as fields."""
 
-    family: str = "dcgan"             # a registered model family
-    can_condition: ClassVar[bool] = False   # some config of this family makes G take class labels
+    family: str = "dcgan"  # a registered model family
+    can_condition: ClassVar[bool] = False  # some config of this family makes G take class labels
 
     @property
     def conditional(self) -> bool:
@@ -53,7 +55,7 @@ class ModelConfig:
 class LossConfig:
     """Base of every objective's `loss` section."""
 
-    name: str = "nonsaturating"       # a registered adversarial loss
+    name: str = "nonsaturating"  # a registered adversarial loss
 
     def validate(self, cfg: Config) -> None:
         """Cross-field checks; raise UserError."""
@@ -61,56 +63,72 @@ class LossConfig:
 
 @dataclass
 class OptimConfig:
-    name: str = "adam"                # a registered optimiser: adam | rmsprop | sgd
+    name: str = "adam"  # a registered optimiser: adam | rmsprop | sgd
     lr: float = 2e-4
-    beta1: float = 0.5                # Adam's beta1; SGD's momentum
+    beta1: float = 0.5  # Adam's beta1; SGD's momentum
     beta2: float = 0.999
     weight_decay: float = 0.0
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 2000                 # generator steps
+    steps: int = 2000  # generator steps
     batch_size: int = 64
     seed: int = 0
-    d_steps: int = 1                  # discriminator steps per generator step (D-first adversarial schedules)
-    ema: float | None = 0.999         # EMA decay of G's weights; None: no EMA generator
-    ema_rampup: float | None = 0.05   # EMA half-life <= this fraction of the steps so far; None: fixed decay
-    precision: str = "32"             # 32 | bf16 (autocast; on CPU too) | 16 (GPU only)
+    d_steps: int = 1  # discriminator steps per generator step (D-first adversarial schedules)
+    ema: float | None = 0.999  # EMA decay of G's weights; None: no EMA generator
+    ema_rampup: float | None = 0.05  # EMA half-life <= this fraction of the steps so far; None: fixed decay
+    precision: str = "32"  # 32 | bf16 (autocast; on CPU too) | 16 (GPU only)
     channels_last: bool = False
-    accelerator: str = "cpu"          # cpu | cuda | auto (Lightning Fabric)
-    devices: int = 1                  # > 1: data-parallel through Lightning Fabric
+    accelerator: str = "cpu"  # cpu | cuda | auto (Lightning Fabric)
+    devices: int = 1  # > 1: data-parallel through Lightning Fabric
     num_nodes: int = 1
-    strategy: str = "auto"            # Fabric strategy: auto | ddp | ...
+    strategy: str = "auto"  # Fabric strategy: auto | ddp | ...
     log_every: int = 50
-    sample_every: int = 500           # 0: never
-    ckpt_every: int = 500             # 0: only at the end
+    sample_every: int = 500  # 0: never
+    ckpt_every: int = 500  # 0: only at the end
     keep_ckpts: int = 3
     progress: bool = True
     tensorboard: bool = True
-    num_samples: int = 64             # images in each fixed-noise grid
-    threads: int | None = None        # torch.set_num_threads; None leaves PyTorch's default
-    pool_size: int = 50               # CycleGAN: D sees fakes from a pool of this many past ones (Shrivastava 2017); 0: off
-    lr_decay_start: float | None = None   # lr falls linearly to 0 after this fraction of train.steps (CycleGAN: 0.5); None: constant
-    augment: str = "none"             # augment every image D sees: none | diffaugment (Zhao et al. 2020) | ada (Karras et al. 2020)
-    augment_policy: str = "color,translation,cutout"   # comma-separated transforms from ganforge.augment.AUGMENTS
-    augment_p: float | None = None    # probability each transform is applied to a sample; None: 1 for diffaugment, 0 (the start) for ada
-    ada_target: float = 0.6           # ADA: target of r_t = E[sign(D(real))] (Karras et al. 2020: 0.6)
-    ada_interval: int = 4             # ADA: D steps between two adjustments of p
-    ada_kimg: float = 100.0           # ADA: thousands of real images shown for p to move by 1 (Karras et al. 2020: 500; less suits short runs)
+    num_samples: int = 64  # images in each fixed-noise grid
+    threads: int | None = None  # torch.set_num_threads; None leaves PyTorch's default
+    pool_size: int = 50  # CycleGAN: D sees fakes from a pool of this many past ones (Shrivastava 2017); 0: off
+    lr_decay_start: float | None = (
+        None  # lr falls linearly to 0 after this fraction of train.steps (CycleGAN: 0.5); None: constant
+    )
+    augment: str = (
+        "none"  # augment every image D sees: none | diffaugment (Zhao et al. 2020) | ada (Karras et al. 2020)
+    )
+    augment_policy: str = "color,translation,cutout"  # comma-separated transforms from ganforge.augment.AUGMENTS
+    augment_p: float | None = (
+        None  # probability each transform is applied to a sample; None: 1 for diffaugment, 0 (the start) for ada
+    )
+    ada_target: float = 0.6  # ADA: target of r_t = E[sign(D(real))] (Karras et al. 2020: 0.6)
+    ada_interval: int = 4  # ADA: D steps between two adjustments of p
+    ada_kimg: float = (
+        100.0  # ADA: thousands of real images shown for p to move by 1 (Karras et al. 2020: 500; less suits short runs)
+    )
 
 
 # train.* keys that only some objectives read; each objective lists those it reads (`Objective.train_keys`),
 # and a non-default value of any other is refused at validation rather than ignored
-OBJECTIVE_TRAIN_KEYS = ("d_steps", "pool_size", "augment", "augment_policy", "augment_p", "ada_target",
-                        "ada_interval", "ada_kimg")
+OBJECTIVE_TRAIN_KEYS = (
+    "d_steps",
+    "pool_size",
+    "augment",
+    "augment_policy",
+    "augment_p",
+    "ada_target",
+    "ada_interval",
+    "ada_kimg",
+)
 
 
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
-    model: Any = field(default_factory=ModelConfig)     # the family's own ModelConfig subclass
-    loss: Any = field(default_factory=LossConfig)       # its objective's LossConfig subclass
+    model: Any = field(default_factory=ModelConfig)  # the family's own ModelConfig subclass
+    loss: Any = field(default_factory=LossConfig)  # its objective's LossConfig subclass
     g_optim: OptimConfig = field(default_factory=OptimConfig)
     d_optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

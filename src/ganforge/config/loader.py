@@ -25,7 +25,7 @@ from ganforge.optim import OPTIMIZERS
 from ganforge.registry import closest
 from ganforge.schema import OBJECTIVE_TRAIN_KEYS, Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
 
-FAMILY_SECTIONS = ("model", "loss")          # the sections whose schema the family decides
+FAMILY_SECTIONS = ("model", "loss")  # the sections whose schema the family decides
 
 
 # --- type conversion ------------------------------------------------------------------------------
@@ -93,7 +93,6 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
-
 # --- the family's schema --------------------------------------------------------------------------
 def section_class(family: Family, section: str) -> type:
     return family.config if section == "model" else family.objective.Loss
@@ -101,8 +100,11 @@ def section_class(family: Family, section: str) -> type:
 
 def owners(section: str, key: str) -> list[str]:
     """The families whose `section` has `key`."""
-    return [name for name, fam in MODELS.items()
-            if any(f.name == key for f in dataclasses.fields(section_class(fam, section)))]
+    return [
+        name
+        for name, fam in MODELS.items()
+        if any(f.name == key for f in dataclasses.fields(section_class(fam, section)))
+    ]
 
 
 def empty_config(family_name: str) -> Config:
@@ -122,10 +124,11 @@ def _apply(obj, updates: dict, prefix: str = "", family: str = "") -> None:
             valid = [prefix + k for k in types_]
             section = prefix.rstrip(".")
             if section in FAMILY_SECTIONS and (has := owners(section, str(key))):
-                raise UserError(f"{full} is an option of the {', '.join(has)} famil{'y' if len(has) == 1 else 'ies'}, "
-                                f"not of {family} (model.family); remove it or choose one of those families")
-            raise UserError(f"unknown config key '{full}'{closest(full, valid)}; "
-                            f"valid keys here: {', '.join(valid)}")
+                raise UserError(
+                    f"{full} is an option of the {', '.join(has)} famil{'y' if len(has) == 1 else 'ies'}, "
+                    f"not of {family} (model.family); remove it or choose one of those families"
+                )
+            raise UserError(f"unknown config key '{full}'{closest(full, valid)}; valid keys here: {', '.join(valid)}")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             _apply(current, value, full + ".", family)
@@ -188,7 +191,7 @@ def from_saved(d: dict) -> Config:
     """The config recorded in a checkpoint. Checkpoints written before configs were per family hold
     every family's model and loss keys (and None for d_sn); the keys this family never read are
     dropped, which is what training with them did."""
-    d = json.loads(json.dumps(d))                       # a deep copy
+    d = json.loads(json.dumps(d))  # a deep copy
     family = MODELS.get(str(d.get("model", {}).get("family", ModelConfig.family)))
     for section in FAMILY_SECTIONS:
         fields = {f.name for f in dataclasses.fields(section_class(family, section))}
@@ -210,8 +213,9 @@ def load_config(source: str | None = None, overrides: list[str] = ()) -> Config:
             raw = PRESETS.get(source)
         elif path.suffix in (".yaml", ".yml", ".json") or path.exists():
             if not path.is_file():
-                raise UserError(f"config file {path} not found; give a YAML file or a preset "
-                                f"({', '.join(PRESETS.keys())})")
+                raise UserError(
+                    f"config file {path} not found; give a YAML file or a preset ({', '.join(PRESETS.keys())})"
+                )
             try:
                 raw = yaml.safe_load(path.read_text()) or {}
             except (yaml.YAMLError, UnicodeDecodeError) as e:
@@ -219,7 +223,7 @@ def load_config(source: str | None = None, overrides: list[str] = ()) -> Config:
             if not isinstance(raw, dict):
                 raise UserError(f"{path}: expected a mapping of sections (data:, model:, train:, ...)")
         else:
-            PRESETS.get(source)   # raises: unknown preset, with the nearest name
+            PRESETS.get(source)  # raises: unknown preset, with the nearest name
     return build(merge(raw, parse_overrides(list(overrides))))
 
 
@@ -246,13 +250,17 @@ def validate(cfg: Config) -> None:
     if t.augment_p is not None and not 0.0 <= t.augment_p <= 1.0:
         raise UserError(f"train.augment_p={t.augment_p}: a probability in [0, 1], or none for the default")
     if not 0.0 < t.ada_target < 1.0 or t.ada_interval < 1 or t.ada_kimg <= 0:
-        raise UserError(f"train.ada_target={t.ada_target}, ada_interval={t.ada_interval}, ada_kimg={t.ada_kimg}: "
-                        "the target must be in (0, 1), the interval >= 1 and ada_kimg > 0")
+        raise UserError(
+            f"train.ada_target={t.ada_target}, ada_interval={t.ada_interval}, ada_kimg={t.ada_kimg}: "
+            "the target must be in (0, 1), the interval >= 1 and ada_kimg > 0"
+        )
     if d.direction not in ("AtoB", "BtoA"):
         raise UserError(f"data.direction={d.direction!r}: choose AtoB or BtoA")
     if d.load_size is not None and (d.resolution is None or d.load_size < d.resolution):
-        raise UserError(f"data.load_size={d.load_size}: needs data.resolution set (the crop size) and at least that "
-                        "large, for example data.resolution=256 data.load_size=286")
+        raise UserError(
+            f"data.load_size={d.load_size}: needs data.resolution set (the crop size) and at least that "
+            "large, for example data.resolution=256 data.load_size=286"
+        )
     family = MODELS.get(cfg.model.family)
     family.objective.validate(cfg)
     cfg.model.validate(cfg)
@@ -263,5 +271,20 @@ def save_config(cfg: Config, path: Path) -> None:
     path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
 
 
-__all__ = ["Config", "DataConfig", "ModelConfig", "OptimConfig", "TrainConfig", "PRESETS", "all_keys", "build",
-           "from_dict", "from_saved", "load_config", "merge", "parse_overrides", "save_config", "validate"]
+__all__ = [
+    "Config",
+    "DataConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "TrainConfig",
+    "PRESETS",
+    "all_keys",
+    "build",
+    "from_dict",
+    "from_saved",
+    "load_config",
+    "merge",
+    "parse_overrides",
+    "save_config",
+    "validate",
+]

@@ -9,39 +9,71 @@ from ganforge.registry import Registry
 # --- name -> nested dict of overrides on the defaults (the chosen family's own where it has them) ----
 PRESETS: Registry[dict] = Registry("preset")
 
-PRESETS.register("quickstart", {
-    "data": {"name": "mnist", "split": "test"},   # the 10,000 digits embedded in the package
-    "model": {"family": "dcgan", "z_dim": 64, "g_width": 32, "d_width": 32},
-    "train": {"steps": 1200, "batch_size": 64, "sample_every": 400, "ckpt_every": 400, "log_every": 50,
-              "threads": 1},   # one thread: small convolutions on 2 cores gain little from a second, lose much under load
-}, doc="DCGAN on the embedded MNIST test split: about 2 CPU-minutes, recognisable digits")
-PRESETS.register("dcgan-mnist", {
-    "data": {"name": "mnist"},
-    "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
-    "train": {"steps": 10000},
-}, doc="DCGAN (Radford et al. 2016) on the MNIST training set, 28x28")
-PRESETS.register("dcgan-fashion", {
-    "data": {"name": "fashion-mnist"},
-    "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
-    "train": {"steps": 10000},
-}, doc="DCGAN on Fashion-MNIST, 28x28")
-PRESETS.register("gan-mnist", {
-    "data": {"name": "mnist"},
-    "model": {"family": "mlp", "z_dim": 100, "hidden": 512, "depth": 3},
-    "train": {"steps": 10000},
-}, doc="Vanilla GAN (MLP G and D, Goodfellow et al. 2014) on flattened MNIST")
-PRESETS.register("ring8-gan", {
-    "data": {"name": "ring8"},
-    "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
-    "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
-    "train": {"steps": 2000, "batch_size": 256, "ema": None, "sample_every": 500},
-}, doc="Vanilla GAN on 8 Gaussians on a ring (radius 1, sigma 0.01)")
-PRESETS.register("grid25-gan", {
-    "data": {"name": "grid25"},
-    "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
-    "g_optim": {"lr": 1e-3}, "d_optim": {"lr": 1e-3},
-    "train": {"steps": 2000, "batch_size": 256, "ema": None, "sample_every": 500},
-}, doc="Vanilla GAN on 25 Gaussians on the grid {-4,-2,0,2,4}^2 (sigma 0.05)")
+PRESETS.register(
+    "quickstart",
+    {
+        "data": {"name": "mnist", "split": "test"},  # the 10,000 digits embedded in the package
+        "model": {"family": "dcgan", "z_dim": 64, "g_width": 32, "d_width": 32},
+        "train": {
+            "steps": 1200,
+            "batch_size": 64,
+            "sample_every": 400,
+            "ckpt_every": 400,
+            "log_every": 50,
+            "threads": 1,
+        },  # one thread: small convolutions on 2 cores gain little from a second, lose much under load
+    },
+    doc="DCGAN on the embedded MNIST test split: about 2 CPU-minutes, recognisable digits",
+)
+PRESETS.register(
+    "dcgan-mnist",
+    {
+        "data": {"name": "mnist"},
+        "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
+        "train": {"steps": 10000},
+    },
+    doc="DCGAN (Radford et al. 2016) on the MNIST training set, 28x28",
+)
+PRESETS.register(
+    "dcgan-fashion",
+    {
+        "data": {"name": "fashion-mnist"},
+        "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
+        "train": {"steps": 10000},
+    },
+    doc="DCGAN on Fashion-MNIST, 28x28",
+)
+PRESETS.register(
+    "gan-mnist",
+    {
+        "data": {"name": "mnist"},
+        "model": {"family": "mlp", "z_dim": 100, "hidden": 512, "depth": 3},
+        "train": {"steps": 10000},
+    },
+    doc="Vanilla GAN (MLP G and D, Goodfellow et al. 2014) on flattened MNIST",
+)
+PRESETS.register(
+    "ring8-gan",
+    {
+        "data": {"name": "ring8"},
+        "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
+        "g_optim": {"lr": 1e-3},
+        "d_optim": {"lr": 1e-3},
+        "train": {"steps": 2000, "batch_size": 256, "ema": None, "sample_every": 500},
+    },
+    doc="Vanilla GAN on 8 Gaussians on a ring (radius 1, sigma 0.01)",
+)
+PRESETS.register(
+    "grid25-gan",
+    {
+        "data": {"name": "grid25"},
+        "model": {"family": "mlp", "z_dim": 2, "hidden": 128, "depth": 3},
+        "g_optim": {"lr": 1e-3},
+        "d_optim": {"lr": 1e-3},
+        "train": {"steps": 2000, "batch_size": 256, "ema": None, "sample_every": 500},
+    },
+    doc="Vanilla GAN on 25 Gaussians on the grid {-4,-2,0,2,4}^2 (sigma 0.05)",
+)
 
 # --- image-to-image translation: MNIST edges <-> digits at 32x32, and the papers' settings for image folders
 _PIX2PIX_EDGES = {
@@ -50,104 +82,227 @@ _PIX2PIX_EDGES = {
     "loss": {"name": "nonsaturating", "adv_weight": 1.0, "l1_weight": 100.0},
     "train": {"steps": 600, "batch_size": 32, "ema": None, "log_every": 25, "sample_every": 200, "ckpt_every": 200},
 }
-PRESETS.register("pix2pix-edges", _PIX2PIX_EDGES,
-                 doc="pix2pix (Isola et al. 2017) on MNIST edges -> digits, 32x32; about 5 CPU-minutes")
-PRESETS.register("pix2pix-edges-l1", {**_PIX2PIX_EDGES, "loss": {"adv_weight": 0.0, "l1_weight": 100.0}},
-                 doc="The pix2pix U-Net trained with L1 alone (no discriminator): the baseline for pix2pix-edges")
-PRESETS.register("cyclegan-edges", {
-    "data": {"name": "edges2digits-unpaired"},
-    "model": {"family": "cyclegan", "g_width": 16, "d_width": 16, "resnet_blocks": 6,
-              "g_norm": "instance", "d_norm": "instance"},
-    # LOSSES["lsgan"] halves the squares (Mao et al.); 2.0 gives Zhu et al.'s E[(D(G(a)) - 1)^2] beside lambda=10
-    "loss": {"name": "lsgan", "adv_weight": 2.0, "cycle_weight": 10.0, "identity_weight": 0.5},
-    "train": {"steps": 400, "batch_size": 16, "ema": None, "pool_size": 50, "lr_decay_start": 0.5,
-              "log_every": 25, "sample_every": 100, "ckpt_every": 100},
-}, doc="CycleGAN (Zhu et al. 2017) on unpaired MNIST edges / digits (disjoint halves), 32x32; about 5 CPU-minutes")
-PRESETS.register("pix2pix-folder", {
-    "data": {"name": "paired-folder", "resolution": 256, "load_size": 286, "flip": True},
-    "model": {"family": "pix2pix", "g_width": 64, "d_width": 64, "g_norm": "batch", "d_norm": "batch"},
-    "loss": {"name": "nonsaturating", "l1_weight": 100.0},
-    "train": {"steps": 80000, "batch_size": 1, "ema": None, "sample_every": 2000, "ckpt_every": 2000},
-}, doc="pix2pix at 256x256 on side-by-side A|B images (data.root=...): the paper's settings (batch 1, jitter 286->256)")
-PRESETS.register("cyclegan-folder", {
-    "data": {"name": "unpaired-folder", "resolution": 256, "load_size": 286, "flip": True},
-    "model": {"family": "cyclegan", "g_width": 64, "d_width": 64, "resnet_blocks": 9,
-              "g_norm": "instance", "d_norm": "instance"},
-    "loss": {"name": "lsgan", "adv_weight": 2.0, "cycle_weight": 10.0, "identity_weight": 0.5},
-    "train": {"steps": 200000, "batch_size": 1, "ema": None, "pool_size": 50, "lr_decay_start": 0.5,
-              "sample_every": 2000, "ckpt_every": 2000},
-}, doc="CycleGAN at 256x256 on ROOT/trainA + ROOT/trainB (data.root=...): the paper's settings, lr decay over the second half")
-PRESETS.register("wgan-mnist", {
-    "data": {"name": "mnist"},
-    "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
-    "loss": {"name": "wasserstein", "clip": 0.01},
-    "g_optim": {"name": "rmsprop", "lr": 5e-5}, "d_optim": {"name": "rmsprop", "lr": 5e-5},
-    "train": {"steps": 10000, "d_steps": 5},
-}, doc="WGAN (Arjovsky et al. 2017): DCGAN critic, clipping c=0.01, RMSprop 5e-5, n_critic 5")
-PRESETS.register("wgan-gp-mnist", {
-    "data": {"name": "mnist"},
-    "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "d_norm": "none"},
-    "loss": {"name": "wasserstein", "gp": 10.0},
-    "g_optim": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9}, "d_optim": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9},
-    "train": {"steps": 10000, "d_steps": 5},
-}, doc="WGAN-GP (Gulrajani et al. 2017): DCGAN critic without BatchNorm, lambda 10, Adam 1e-4 (0, 0.9), n_critic 5")
-PRESETS.register("sngan-mnist", {
-    "data": {"name": "mnist", "resolution": 32},
-    "model": {"family": "resnet", "z_dim": 128, "g_width": 64, "d_width": 64},
-    "loss": {"name": "hinge"},
-    "g_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9}, "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
-    "train": {"steps": 10000, "d_steps": 5, "batch_size": 64},
-}, doc="SNGAN (Miyato et al. 2018): ResNet G/D, spectral norm, hinge loss, n_dis 5, on MNIST at 32x32")
+PRESETS.register(
+    "pix2pix-edges",
+    _PIX2PIX_EDGES,
+    doc="pix2pix (Isola et al. 2017) on MNIST edges -> digits, 32x32; about 5 CPU-minutes",
+)
+PRESETS.register(
+    "pix2pix-edges-l1",
+    {**_PIX2PIX_EDGES, "loss": {"adv_weight": 0.0, "l1_weight": 100.0}},
+    doc="The pix2pix U-Net trained with L1 alone (no discriminator): the baseline for pix2pix-edges",
+)
+PRESETS.register(
+    "cyclegan-edges",
+    {
+        "data": {"name": "edges2digits-unpaired"},
+        "model": {
+            "family": "cyclegan",
+            "g_width": 16,
+            "d_width": 16,
+            "resnet_blocks": 6,
+            "g_norm": "instance",
+            "d_norm": "instance",
+        },
+        # LOSSES["lsgan"] halves the squares (Mao et al.); 2.0 gives Zhu et al.'s E[(D(G(a)) - 1)^2] beside lambda=10
+        "loss": {"name": "lsgan", "adv_weight": 2.0, "cycle_weight": 10.0, "identity_weight": 0.5},
+        "train": {
+            "steps": 400,
+            "batch_size": 16,
+            "ema": None,
+            "pool_size": 50,
+            "lr_decay_start": 0.5,
+            "log_every": 25,
+            "sample_every": 100,
+            "ckpt_every": 100,
+        },
+    },
+    doc="CycleGAN (Zhu et al. 2017) on unpaired MNIST edges / digits (disjoint halves), 32x32; about 5 CPU-minutes",
+)
+PRESETS.register(
+    "pix2pix-folder",
+    {
+        "data": {"name": "paired-folder", "resolution": 256, "load_size": 286, "flip": True},
+        "model": {"family": "pix2pix", "g_width": 64, "d_width": 64, "g_norm": "batch", "d_norm": "batch"},
+        "loss": {"name": "nonsaturating", "l1_weight": 100.0},
+        "train": {"steps": 80000, "batch_size": 1, "ema": None, "sample_every": 2000, "ckpt_every": 2000},
+    },
+    doc="pix2pix at 256x256 on side-by-side A|B images (data.root=...): the paper's settings (batch 1, jitter 286->256)",
+)
+PRESETS.register(
+    "cyclegan-folder",
+    {
+        "data": {"name": "unpaired-folder", "resolution": 256, "load_size": 286, "flip": True},
+        "model": {
+            "family": "cyclegan",
+            "g_width": 64,
+            "d_width": 64,
+            "resnet_blocks": 9,
+            "g_norm": "instance",
+            "d_norm": "instance",
+        },
+        "loss": {"name": "lsgan", "adv_weight": 2.0, "cycle_weight": 10.0, "identity_weight": 0.5},
+        "train": {
+            "steps": 200000,
+            "batch_size": 1,
+            "ema": None,
+            "pool_size": 50,
+            "lr_decay_start": 0.5,
+            "sample_every": 2000,
+            "ckpt_every": 2000,
+        },
+    },
+    doc="CycleGAN at 256x256 on ROOT/trainA + ROOT/trainB (data.root=...): the paper's settings, lr decay over the second half",
+)
+PRESETS.register(
+    "wgan-mnist",
+    {
+        "data": {"name": "mnist"},
+        "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
+        "loss": {"name": "wasserstein", "clip": 0.01},
+        "g_optim": {"name": "rmsprop", "lr": 5e-5},
+        "d_optim": {"name": "rmsprop", "lr": 5e-5},
+        "train": {"steps": 10000, "d_steps": 5},
+    },
+    doc="WGAN (Arjovsky et al. 2017): DCGAN critic, clipping c=0.01, RMSprop 5e-5, n_critic 5",
+)
+PRESETS.register(
+    "wgan-gp-mnist",
+    {
+        "data": {"name": "mnist"},
+        "model": {"family": "dcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "d_norm": "none"},
+        "loss": {"name": "wasserstein", "gp": 10.0},
+        "g_optim": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9},
+        "d_optim": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9},
+        "train": {"steps": 10000, "d_steps": 5},
+    },
+    doc="WGAN-GP (Gulrajani et al. 2017): DCGAN critic without BatchNorm, lambda 10, Adam 1e-4 (0, 0.9), n_critic 5",
+)
+PRESETS.register(
+    "sngan-mnist",
+    {
+        "data": {"name": "mnist", "resolution": 32},
+        "model": {"family": "resnet", "z_dim": 128, "g_width": 64, "d_width": 64},
+        "loss": {"name": "hinge"},
+        "g_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
+        "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
+        "train": {"steps": 10000, "d_steps": 5, "batch_size": 64},
+    },
+    doc="SNGAN (Miyato et al. 2018): ResNet G/D, spectral norm, hinge loss, n_dis 5, on MNIST at 32x32",
+)
 
 
 # --- class-conditional generation, BigGAN, augmentation for small data -----------------------------
-PRESETS.register("cgan-mnist", {
-    "data": {"name": "mnist"},
-    "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "cond_g": "concat",
-              "cond_d": "concat", "embed_dim": 32},
-    "train": {"steps": 10000},
-}, doc="Conditional GAN (Mirza & Osindero 2014) on DCGAN networks: label embedding joined to z and to D's input")
-PRESETS.register("acgan-mnist", {
-    "data": {"name": "mnist"},
-    "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "cond_g": "concat",
-              "cond_d": "acgan", "embed_dim": 32},
-    "loss": {"aux_weight": 1.0},
-    "train": {"steps": 10000},
-}, doc="AC-GAN (Odena et al. 2017) on DCGAN networks: D also classifies real and fake images")
-PRESETS.register("sngan-proj-mnist", {
-    "data": {"name": "mnist", "resolution": 32},
-    "model": {"family": "cresnet", "z_dim": 128, "g_width": 64, "d_width": 64, "cond_g": "cbn", "cond_d": "projection"},
-    "loss": {"name": "hinge"},
-    "g_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9}, "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
-    "train": {"steps": 10000, "d_steps": 5},
-}, doc="cGAN with a projection discriminator (Miyato & Koyama 2018): SNGAN ResNet, conditional BN in G, hinge")
-PRESETS.register("biggan-mnist", {
-    "data": {"name": "mnist", "resolution": 32},
-    "model": {"family": "biggan", "z_dim": 120, "g_width": 32, "d_width": 32, "embed_dim": 128, "g_sn": True},
-    "loss": {"name": "hinge", "ortho": 1e-4},
-    "g_optim": {"lr": 5e-5, "beta1": 0.0, "beta2": 0.999}, "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.999},
-    "train": {"steps": 10000, "d_steps": 4, "ema": 0.9999},
-}, doc="BigGAN (Brock et al. 2019) at 32x32: shared embedding, hierarchical z, attention, SN in G and D, ortho reg")
-PRESETS.register("cdcgan-fashion-ada", {
-    "data": {"name": "fashion-mnist", "limit": 6000},
-    "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
-    "train": {"steps": 10000, "augment": "ada"},
-}, doc="Conditional DCGAN on 10% of Fashion-MNIST with adaptive augmentation (ADA, Karras et al. 2020)")
+PRESETS.register(
+    "cgan-mnist",
+    {
+        "data": {"name": "mnist"},
+        "model": {
+            "family": "cdcgan",
+            "z_dim": 100,
+            "g_width": 64,
+            "d_width": 64,
+            "cond_g": "concat",
+            "cond_d": "concat",
+            "embed_dim": 32,
+        },
+        "train": {"steps": 10000},
+    },
+    doc="Conditional GAN (Mirza & Osindero 2014) on DCGAN networks: label embedding joined to z and to D's input",
+)
+PRESETS.register(
+    "acgan-mnist",
+    {
+        "data": {"name": "mnist"},
+        "model": {
+            "family": "cdcgan",
+            "z_dim": 100,
+            "g_width": 64,
+            "d_width": 64,
+            "cond_g": "concat",
+            "cond_d": "acgan",
+            "embed_dim": 32,
+        },
+        "loss": {"aux_weight": 1.0},
+        "train": {"steps": 10000},
+    },
+    doc="AC-GAN (Odena et al. 2017) on DCGAN networks: D also classifies real and fake images",
+)
+PRESETS.register(
+    "sngan-proj-mnist",
+    {
+        "data": {"name": "mnist", "resolution": 32},
+        "model": {
+            "family": "cresnet",
+            "z_dim": 128,
+            "g_width": 64,
+            "d_width": 64,
+            "cond_g": "cbn",
+            "cond_d": "projection",
+        },
+        "loss": {"name": "hinge"},
+        "g_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
+        "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.9},
+        "train": {"steps": 10000, "d_steps": 5},
+    },
+    doc="cGAN with a projection discriminator (Miyato & Koyama 2018): SNGAN ResNet, conditional BN in G, hinge",
+)
+PRESETS.register(
+    "biggan-mnist",
+    {
+        "data": {"name": "mnist", "resolution": 32},
+        "model": {"family": "biggan", "z_dim": 120, "g_width": 32, "d_width": 32, "embed_dim": 128, "g_sn": True},
+        "loss": {"name": "hinge", "ortho": 1e-4},
+        "g_optim": {"lr": 5e-5, "beta1": 0.0, "beta2": 0.999},
+        "d_optim": {"lr": 2e-4, "beta1": 0.0, "beta2": 0.999},
+        "train": {"steps": 10000, "d_steps": 4, "ema": 0.9999},
+    },
+    doc="BigGAN (Brock et al. 2019) at 32x32: shared embedding, hierarchical z, attention, SN in G and D, ortho reg",
+)
+PRESETS.register(
+    "cdcgan-fashion-ada",
+    {
+        "data": {"name": "fashion-mnist", "limit": 6000},
+        "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64},
+        "train": {"steps": 10000, "augment": "ada"},
+    },
+    doc="Conditional DCGAN on 10% of Fashion-MNIST with adaptive augmentation (ADA, Karras et al. 2020)",
+)
 
 
 # --- StyleGAN2 at 32x32 ---------------------------------------------------------------------------
 _STYLEGAN_32 = {
     # widths 16 at 32 px (doubling to 128 at 4x4): about 0.6 CPU-s per step at batch 32 on one core
-    "model": {"family": "stylegan", "z_dim": 128, "w_dim": 128, "mapping_layers": 8, "g_width": 16, "d_width": 16,
-              "style_max_channels": 128},
+    "model": {
+        "family": "stylegan",
+        "z_dim": 128,
+        "w_dim": 128,
+        "mapping_layers": 8,
+        "g_width": 16,
+        "d_width": 16,
+        "style_max_channels": 128,
+    },
     # lazy R1 every 16 D steps; gamma from StyleGAN2-ADA's heuristic 0.0002 * res^2 / batch = 0.0064, rounded up
-    "loss": {"name": "nonsaturating", "r1": 0.01, "reg_interval": 16, "style_mixing": 0.9, "pl_weight": 2.0,
-             "pl_interval": 4},
+    "loss": {
+        "name": "nonsaturating",
+        "r1": 0.01,
+        "reg_interval": 16,
+        "style_mixing": 0.9,
+        "pl_weight": 2.0,
+        "pl_interval": 4,
+    },
     # Adam as the paper: lr 0.0025, betas (0, 0.99)
-    "g_optim": {"lr": 0.0025, "beta1": 0.0, "beta2": 0.99}, "d_optim": {"lr": 0.0025, "beta1": 0.0, "beta2": 0.99},
+    "g_optim": {"lr": 0.0025, "beta1": 0.0, "beta2": 0.99},
+    "d_optim": {"lr": 0.0025, "beta1": 0.0, "beta2": 0.99},
     "train": {"steps": 20000, "batch_size": 32},
 }
-PRESETS.register("stylegan-mnist", {**_STYLEGAN_32, "data": {"name": "mnist", "resolution": 32}},
-                 doc="StyleGAN2 (Karras et al. 2020) on MNIST at 32x32: mapping net, modulated convs, lazy R1, path length")
-PRESETS.register("stylegan-fashion", {**_STYLEGAN_32, "data": {"name": "fashion-mnist", "resolution": 32}},
-                 doc="StyleGAN2 (Karras et al. 2020) on Fashion-MNIST at 32x32")
+PRESETS.register(
+    "stylegan-mnist",
+    {**_STYLEGAN_32, "data": {"name": "mnist", "resolution": 32}},
+    doc="StyleGAN2 (Karras et al. 2020) on MNIST at 32x32: mapping net, modulated convs, lazy R1, path length",
+)
+PRESETS.register(
+    "stylegan-fashion",
+    {**_STYLEGAN_32, "data": {"name": "fashion-mnist", "resolution": 32}},
+    doc="StyleGAN2 (Karras et al. 2020) on Fashion-MNIST at 32x32",
+)

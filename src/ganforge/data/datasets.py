@@ -30,8 +30,13 @@ def _limit(data: Data, limit: int | None, seed: int = 0) -> Data:
     if limit < 1:
         raise UserError(f"data.limit={limit}: must be at least 1")
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:limit]
-    return Data(data.x[idx], None if data.y is None else data.y[idx], data.classes, data.kind,
-                {k: v[idx] for k, v in data.extra.items()})
+    return Data(
+        data.x[idx],
+        None if data.y is None else data.y[idx],
+        data.classes,
+        data.kind,
+        {k: v[idx] for k, v in data.extra.items()},
+    )
 
 
 def _idx_builder(name: str):
@@ -39,6 +44,7 @@ def _idx_builder(name: str):
         images, labels = load_idx_dataset(name, cfg.split, cfg.root, cfg.download)
         x = fit_images(uint8_to_float(images), cfg.resolution, cfg.channels)
         return Data(x, torch.from_numpy(labels), SOURCES[name].classes)
+
     build.__doc__ = f"{name} from IDX files (train 60,000 / test 10,000), 28x28 grey, 10 classes"
     return build
 
@@ -50,8 +56,8 @@ for _name in SOURCES:
 # --- toy 2-D mixtures (the PacGAN / VEEGAN benchmarks) ---------------------------------------------
 @dataclass(frozen=True)
 class Mixture:
-    modes: Tensor      # [K, 2] mode centres
-    sigma: float       # standard deviation of every component
+    modes: Tensor  # [K, 2] mode centres
+    sigma: float  # standard deviation of every component
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         which = torch.randint(len(self.modes), (n,), generator=generator)
@@ -77,8 +83,11 @@ def _mixture_builder(name: str):
         # the training set is drawn once from a generator fixed per split, so it is a data set
         gen = torch.Generator().manual_seed(0 if cfg.split == "train" else 1)
         return Data(mix.sample(cfg.num_points, gen), kind="points")
-    build.__doc__ = {"ring8": "8 Gaussians on a ring of radius 1, sigma 0.01",
-                     "grid25": "25 Gaussians on the grid {-4,-2,0,2,4}^2, sigma 0.05"}[name]
+
+    build.__doc__ = {
+        "ring8": "8 Gaussians on a ring of radius 1, sigma 0.01",
+        "grid25": "25 Gaussians on the grid {-4,-2,0,2,4}^2, sigma 0.05",
+    }[name]
     return build
 
 
@@ -107,17 +116,19 @@ class BatchStream:
     def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1):
         self.per_epoch = n // (batch_size * world)
         if self.per_epoch < 1:
-            raise UserError(f"the data set has {n} examples, fewer than one batch of "
-                            f"{batch_size * world}; lower train.batch_size or add data")
+            raise UserError(
+                f"the data set has {n} examples, fewer than one batch of "
+                f"{batch_size * world}; lower train.batch_size or add data"
+            )
         self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
-        self.position = 0                    # batches consumed so far
+        self.position = 0  # batches consumed so far
         self._epoch, self._perm = -1, None
 
     def next(self) -> Tensor:
         epoch, i = divmod(self.position, self.per_epoch)
         if epoch != self._epoch:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._perm = torch.randperm(self.n, generator=gen)[self.rank::self.world]
+            self._perm = torch.randperm(self.n, generator=gen)[self.rank :: self.world]
             self._epoch = epoch
         self.position += 1
-        return self._perm[i * self.batch_size:(i + 1) * self.batch_size]
+        return self._perm[i * self.batch_size : (i + 1) * self.batch_size]

@@ -17,8 +17,14 @@ def read_image(path: Path, resolution: int | None, channels: int | None) -> np.n
     """One image as uint8 [H, W, C]: centre-cropped to a square, resized, grey or RGB."""
     try:
         with Image.open(path) as img:
-            img.load()                       # forces decoding: truncated files fail here
-            mode = "L" if channels == 1 else "RGB" if channels == 3 else ("L" if img.mode in ("L", "1", "I;16", "I") else "RGB")
+            img.load()  # forces decoding: truncated files fail here
+            mode = (
+                "L"
+                if channels == 1
+                else "RGB"
+                if channels == 3
+                else ("L" if img.mode in ("L", "1", "I;16", "I") else "RGB")
+            )
             img = img.convert(mode)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise UserError(f"{path}: not a readable image ({e}); remove or replace the file") from None
@@ -44,14 +50,14 @@ def list_images(folder: Path) -> list[Path]:
 
 def load_image_folder(folder: Path, resolution: int | None, channels: int | None) -> Data:
     files = list_images(folder)
-    if channels is None:                     # one channel count for all: RGB if any image is colour
+    if channels is None:  # one channel count for all: RGB if any image is colour
         with Image.open(files[0]) as first:
             channels = 1 if first.mode in ("L", "1", "I;16", "I") else 3
     arrays = [read_image(p, resolution, channels) for p in files]
     sizes = {a.shape for a in arrays}
     if len(sizes) > 1:
         raise UserError(f"{folder}: images have different sizes {sorted(sizes)[:3]}...; set data.resolution")
-    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)   # [N, C, H, W]
+    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)  # [N, C, H, W]
     subdirs = sorted({p.parent.relative_to(folder).parts[0] for p in files if p.parent != folder})
     if subdirs and all(p.parent != folder for p in files):
         index = {name: i for i, name in enumerate(subdirs)}

@@ -23,6 +23,7 @@ from ganforge.io import atomic_write
 
 EMBEDDED = Path(__file__).parent / "embedded"
 
+
 # md5 sums of the canonical .gz files as the usual mirrors serve them (the same values
 # torchvision checks). Local copies are validated by parsing instead: repacked copies
 # (for example the npm packages) hold the same arrays in differently compressed bytes.
@@ -35,8 +36,7 @@ class IdxSource:
 
 SOURCES: dict[str, IdxSource] = {
     "mnist": IdxSource(
-        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
-                 "http://yann.lecun.com/exdb/mnist/"),
+        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
         md5={
             "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
             "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
@@ -53,8 +53,18 @@ SOURCES: dict[str, IdxSource] = {
             "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
             "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
         },
-        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        classes=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
     ),
 }
 
@@ -82,8 +92,10 @@ def read_idx(path: str | Path) -> np.ndarray:
     dtype = np.dtype(_DTYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise UserError(f"{path}: IDX body holds {len(raw) - header} bytes, header promises {expected}; "
-                        "the file is truncated or damaged, fetch it again")
+        raise UserError(
+            f"{path}: IDX body holds {len(raw) - header} bytes, header promises {expected}; "
+            "the file is truncated or damaged, fetch it again"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -117,8 +129,10 @@ def download(name: str, folder: Path) -> None:
             except OSError as e:
                 last_error = e
         else:
-            raise UserError(f"could not download {fname} for {name} ({last_error}); put the four IDX "
-                            f"files in {folder} by hand, or set GANFORGE_DATA to a folder holding {name}/")
+            raise UserError(
+                f"could not download {fname} for {name} ({last_error}); put the four IDX "
+                f"files in {folder} by hand, or set GANFORGE_DATA to a folder holding {name}/"
+            )
 
 
 def find_folder(name: str, split: str, root: str | None, download_ok: bool) -> Path:
@@ -133,8 +147,10 @@ def find_folder(name: str, split: str, root: str | None, download_ok: bool) -> P
         base_path = Path(base).expanduser()
         if not base_path.is_dir():
             where = "data.root" if root else "GANFORGE_DATA"
-            raise UserError(f"data folder {base_path} (from {where}) does not exist; "
-                            "point it at a folder holding mnist/ and fashion-mnist/")
+            raise UserError(
+                f"data folder {base_path} (from {where}) does not exist; "
+                "point it at a folder holding mnist/ and fashion-mnist/"
+            )
         candidates += [base_path / name, base_path]
     candidates.append(EMBEDDED / name)
     for folder in candidates:
@@ -144,12 +160,15 @@ def find_folder(name: str, split: str, root: str | None, download_ok: bool) -> P
     if download_ok:
         download(name, target)
         return target
-    raise UserError(f"{name} ({split}) not found: put {wanted[0]} and {wanted[1]} in {target} "
-                    "(or set GANFORGE_DATA to the folder above it), or pass data.download=true when online")
+    raise UserError(
+        f"{name} ({split}) not found: put {wanted[0]} and {wanted[1]} in {target} "
+        "(or set GANFORGE_DATA to the folder above it), or pass data.download=true when online"
+    )
 
 
-def load_idx_dataset(name: str, split: str = "train", root: str | None = None,
-                     download_ok: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def load_idx_dataset(
+    name: str, split: str = "train", root: str | None = None, download_ok: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 [N, H, W], labels int64 [N]) of an IDX data set's split ('train' or 'test')."""
     if split not in ("train", "test"):
         raise UserError(f"unknown split '{split}' for {name}; choose 'train' or 'test'")
@@ -158,6 +177,7 @@ def load_idx_dataset(name: str, split: str = "train", root: str | None = None,
     images = read_idx(folder / f"{prefix}-images-idx3-ubyte.gz")
     labels = read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise UserError(f"{folder}: images {images.shape} and labels {labels.shape} do not match; "
-                        "fetch the files again")
+        raise UserError(
+            f"{folder}: images {images.shape} and labels {labels.shape} do not match; fetch the files again"
+        )
     return images, labels

@@ -39,7 +39,7 @@ from ganforge.data.idx import SOURCES, load_idx_dataset
 from ganforge.errors import UserError
 from ganforge.schema import DataConfig
 
-UNPAIRED_SPLIT_SEED = 1234   # which half of MNIST feeds which domain: a property of the data set, not of a run
+UNPAIRED_SPLIT_SEED = 1234  # which half of MNIST feeds which domain: a property of the data set, not of a run
 
 
 # --- transforms ------------------------------------------------------------------------------------
@@ -56,12 +56,12 @@ def sobel_edges(x: Tensor, threshold: float = 2.0) -> Tensor:
     scaled to [0, 1], thresholded. A sharp 0 -> 1 step has magnitude 4; the threshold 2.0 keeps the
     outline of each stroke on both sides and drops its inside. Returns {-1, 1} in the input's shape."""
     kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=x.dtype)
-    kernels = torch.stack([kx, kx.t()])[:, None]                     # [2, 1, 3, 3]: d/dx, d/dy
+    kernels = torch.stack([kx, kx.t()])[:, None]  # [2, 1, 3, 3]: d/dx, d/dy
     out = []
     for chunk in x.split(8192):
         u = (chunk + 1) / 2
-        grad = F.conv2d(u, kernels, padding=1)                        # [n, 2, H, W]
-        mag = grad.square().sum(1, keepdim=True).sqrt()               # [n, 1, H, W]
+        grad = F.conv2d(u, kernels, padding=1)  # [n, 2, H, W]
+        mag = grad.square().sum(1, keepdim=True).sqrt()  # [n, 1, H, W]
         out.append((mag > threshold).to(x.dtype) * 2 - 1)
     return torch.cat(out)
 
@@ -71,13 +71,13 @@ def _digits(cfg: DataConfig) -> tuple[Tensor, Tensor]:
     """MNIST digits of cfg.split as [N, 1, 32, 32] in [-1, 1] (padded from 28; resized if
     data.resolution asks for another size), and their labels [N]."""
     images, labels = load_idx_dataset("mnist", cfg.split, cfg.root, cfg.download)
-    x = pad_to(uint8_to_float(images), 32)                           # [N, 1, 32, 32]
+    x = pad_to(uint8_to_float(images), 32)  # [N, 1, 32, 32]
     if cfg.resolution not in (None, 32):
         x = fit_images(x, cfg.resolution, None)
     return x, torch.from_numpy(labels)
 
 
-TASKS = {   # name -> (A from digits, B from digits)
+TASKS = {  # name -> (A from digits, B from digits)
     "edges2digits": (sobel_edges, lambda d: d),
     "invert": (lambda d: d, lambda d: -d),
 }
@@ -109,6 +109,7 @@ def _paired_task(name: str):
     def build(cfg: DataConfig) -> Data:
         digits, labels = _digits(cfg)
         return _finish(make_a(digits), make_b(digits), labels, cfg, SOURCES["mnist"].classes)
+
     build.__doc__ = f"paired: {TASK_DOCS[name]}"
     return build
 
@@ -120,7 +121,7 @@ def _unpaired_task(name: str):
         digits, labels = _digits(cfg)
         perm = torch.randperm(len(digits), generator=torch.Generator().manual_seed(UNPAIRED_SPLIT_SEED))
         half = len(digits) // 2
-        ia, ib = perm[:half], perm[half:2 * half]                    # disjoint: no digit is in both domains
+        ia, ib = perm[:half], perm[half : 2 * half]  # disjoint: no digit is in both domains
         # the true partner of each input image, for evaluation and previews only (after _finish's
         # swap for BtoA the inputs are the B half, whose partners are their A images)
         if cfg.direction == "BtoA":
@@ -128,6 +129,7 @@ def _unpaired_task(name: str):
         else:
             extra, y = {"x_b_true": make_b(digits[ia])}, labels[ia]
         return _finish(make_a(digits[ia]), make_b(digits[ib]), y, cfg, SOURCES["mnist"].classes, extra)
+
     build.__doc__ = f"unpaired (disjoint halves of the split): {TASK_DOCS[name]}"
     return build
 
@@ -153,7 +155,7 @@ def _to_array(img: Image.Image, resolution: int | None) -> np.ndarray:
     if resolution is not None and img.size != (resolution, resolution):
         img = img.resize((resolution, resolution), Image.Resampling.BICUBIC)
     arr = np.asarray(img)
-    return arr[:, :, None] if arr.ndim == 2 else arr                 # [H, W, C]
+    return arr[:, :, None] if arr.ndim == 2 else arr  # [H, W, C]
 
 
 def _stack(arrays: list[np.ndarray], where: Path) -> Tensor:
@@ -167,8 +169,9 @@ def split_side_by_side(img: Image.Image, path: Path) -> tuple[Image.Image, Image
     """pix2pix's A|B format: the left half is A, the right half is B."""
     w, h = img.size
     if w < 2 or w % 2:
-        raise UserError(f"{path}: a side-by-side A|B image needs an even width, got {w}x{h}; "
-                        "or put A and B in ROOT/A and ROOT/B")
+        raise UserError(
+            f"{path}: a side-by-side A|B image needs an even width, got {w}x{h}; or put A and B in ROOT/A and ROOT/B"
+        )
     return img.crop((0, 0, w // 2, h)), img.crop((w // 2, 0, w, h))
 
 
@@ -187,8 +190,10 @@ def load_paired_folder(root: Path, split: str, resolution: int | None, channels:
         missing = sorted(set(files_a) ^ set(files_b))
         if missing:
             side = "B" if missing[0] in files_a else "A"
-            raise UserError(f"{root}: '{missing[0]}' has no partner in {side}/ ({len(missing)} unmatched); "
-                            "paired folders must hold the same file names")
+            raise UserError(
+                f"{root}: '{missing[0]}' has no partner in {side}/ ({len(missing)} unmatched); "
+                "paired folders must hold the same file names"
+            )
         names = sorted(files_a)
         a = [_to_array(_open(files_a[n], channels), resolution) for n in names]
         b = [_to_array(_open(files_b[n], channels), resolution) for n in names]
@@ -204,8 +209,10 @@ def load_paired_folder(root: Path, split: str, resolution: int | None, channels:
 def paired_folder(cfg: DataConfig) -> Data:
     """Paired images: side-by-side A|B files (pix2pix format) or ROOT/A and ROOT/B matched by name"""
     if not cfg.root:
-        raise UserError("data.name=paired-folder needs data.root=PATH: a folder of side-by-side A|B images "
-                        "(optionally in train/ and test/), or one holding A/ and B/")
+        raise UserError(
+            "data.name=paired-folder needs data.root=PATH: a folder of side-by-side A|B images "
+            "(optionally in train/ and test/), or one holding A/ and B/"
+        )
     a, b = load_paired_folder(Path(cfg.root).expanduser(), cfg.split, cfg.resolution, cfg.channels)
     return _finish(a, b, None, cfg)
 
@@ -227,11 +234,13 @@ def unpaired_folder(cfg: DataConfig) -> Data:
     for d in dirs:
         if not d.is_dir():
             raise UserError(f"unpaired data: {d} does not exist; data.root must hold {cfg.split}A/ and {cfg.split}B/")
-    a = load_image_folder(dirs[0], cfg.resolution, cfg.channels).x        # [Na, C, H, W]
-    b = load_image_folder(dirs[1], cfg.resolution, cfg.channels).x        # [Nb, C, H, W]
+    a = load_image_folder(dirs[0], cfg.resolution, cfg.channels).x  # [Na, C, H, W]
+    b = load_image_folder(dirs[1], cfg.resolution, cfg.channels).x  # [Nb, C, H, W]
     if a.shape[2:] != b.shape[2:]:
-        raise UserError(f"{root}: A images are {list(a.shape[2:])}, B images {list(b.shape[2:])}; "
-                        "set data.resolution so both domains share one size")
+        raise UserError(
+            f"{root}: A images are {list(a.shape[2:])}, B images {list(b.shape[2:])}; "
+            "set data.resolution so both domains share one size"
+        )
     # one epoch covers the larger domain; the other repeats in fresh seeded orders, and B is
     # shuffled once (fixed seed) so row i of A and row i of B are unrelated
     gen = torch.Generator().manual_seed(UNPAIRED_SPLIT_SEED)
@@ -240,8 +249,9 @@ def unpaired_folder(cfg: DataConfig) -> Data:
     return _finish(a[ia], b[stretch_indices(len(b), n, gen)], None, cfg)
 
 
-def read_translation_input(path: Path, resolution: int, channels: int, paired: bool = False
-                           ) -> tuple[Tensor, Tensor | None]:
+def read_translation_input(
+    path: Path, resolution: int, channels: int, paired: bool = False
+) -> tuple[Tensor, Tensor | None]:
     """One file for `ganforge translate`: (image [1, C, R, R], the B half [1, C, R, R] when `paired`)."""
     img = _open(path, channels)
     if paired:
@@ -249,10 +259,9 @@ def read_translation_input(path: Path, resolution: int, channels: int, paired: b
         return _stack([_to_array(a, resolution)], path), _stack([_to_array(b, resolution)], path)
     w, h = img.size
     side = min(w, h)
-    if w != h:                                                      # centre-crop to a square first
+    if w != h:  # centre-crop to a square first
         img = img.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
     return _stack([_to_array(img, resolution)], path), None
 
 
-__all__ = ["PairedJitter", "sobel_edges", "pad_to", "load_paired_folder", "read_translation_input",
-           "stretch_indices"]
+__all__ = ["PairedJitter", "sobel_edges", "pad_to", "load_paired_folder", "read_translation_input", "stretch_indices"]

@@ -17,31 +17,47 @@ from ganforge.models.registry import Family, build_networks
 from ganforge.training.checkpoint import Checkpoint, load_latest
 
 
-@dataclass(eq=False)                     # compared and hashed by identity, as networks are
+@dataclass(eq=False)  # compared and hashed by identity, as networks are
 class LoadedModel:
     config: Config
-    family: Family                       # MODELS[config.model.family]: its capabilities
-    networks: dict[str, nn.Module]       # eval mode, no gradients, on `device`
-    data_shape: tuple[int, ...]          # [C, H, W] of the images (domain A for translation), or [D] for points
-    num_classes: int = 0                 # classes of the training data (G takes them only when `conditional`)
-    classes: tuple[str, ...] = ()        # their names, when the data set had names
-    kind: str = "image"                  # image | points
+    family: Family  # MODELS[config.model.family]: its capabilities
+    networks: dict[str, nn.Module]  # eval mode, no gradients, on `device`
+    data_shape: tuple[int, ...]  # [C, H, W] of the images (domain A for translation), or [D] for points
+    num_classes: int = 0  # classes of the training data (G takes them only when `conditional`)
+    classes: tuple[str, ...] = ()  # their names, when the data set had names
+    kind: str = "image"  # image | points
     step: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     checkpoint: Checkpoint | None = None
-    uses_ema: list[str] = field(default_factory=list)    # networks whose EMA copy was loaded
+    uses_ema: list[str] = field(default_factory=list)  # networks whose EMA copy was loaded
 
     @classmethod
-    def from_networks(cls, config: Config, networks: dict[str, nn.Module], data_shape: tuple[int, ...],
-                      num_classes: int = 0, classes: tuple[str, ...] = (), kind: str = "image",
-                      device: str | torch.device = "cpu", **fields) -> LoadedModel:
+    def from_networks(
+        cls,
+        config: Config,
+        networks: dict[str, nn.Module],
+        data_shape: tuple[int, ...],
+        num_classes: int = 0,
+        classes: tuple[str, ...] = (),
+        kind: str = "image",
+        device: str | torch.device = "cpu",
+        **fields,
+    ) -> LoadedModel:
         """A model over networks already built (and loaded): moved to `device`, eval mode, frozen."""
         device = torch.device(device)
         for net in networks.values():
             net.to(device).eval().requires_grad_(False)
-        return cls(config=config, family=MODELS.get(config.model.family), networks=dict(networks),
-                   data_shape=tuple(data_shape), num_classes=int(num_classes), classes=tuple(classes), kind=kind,
-                   device=device, **fields)
+        return cls(
+            config=config,
+            family=MODELS.get(config.model.family),
+            networks=dict(networks),
+            data_shape=tuple(data_shape),
+            num_classes=int(num_classes),
+            classes=tuple(classes),
+            kind=kind,
+            device=device,
+            **fields,
+        )
 
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint, device: str | torch.device = "cpu") -> LoadedModel:
@@ -60,11 +76,22 @@ class LoadedModel:
             try:
                 net.load_state_dict(ckpt.weights[key])
             except (KeyError, RuntimeError) as e:
-                raise UserError(f"{ckpt.path}: weights for '{key}' do not fit the recorded config "
-                                f"({str(e).splitlines()[0]}); the checkpoint is damaged") from None
-        return cls.from_networks(config, networks, data_shape, num_classes, tuple(st.get("classes", ())),
-                                 st.get("data_kind", "image"), device, step=ckpt.step, checkpoint=ckpt,
-                                 uses_ema=uses_ema)
+                raise UserError(
+                    f"{ckpt.path}: weights for '{key}' do not fit the recorded config "
+                    f"({str(e).splitlines()[0]}); the checkpoint is damaged"
+                ) from None
+        return cls.from_networks(
+            config,
+            networks,
+            data_shape,
+            num_classes,
+            tuple(st.get("classes", ())),
+            st.get("data_kind", "image"),
+            device,
+            step=ckpt.step,
+            checkpoint=ckpt,
+            uses_ema=uses_ema,
+        )
 
     @classmethod
     def from_path(cls, path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:

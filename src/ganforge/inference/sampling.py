@@ -27,8 +27,9 @@ from ganforge.io import atomic_write, refuse_overwrite, to_uint8
 
 
 # --- latents and truncation ---------------------------------------------------------------------------
-def truncated_normal(n: int, dim: int, psi: float, generator: torch.Generator | None = None,
-                     max_rounds: int = 10_000) -> Tensor:
+def truncated_normal(
+    n: int, dim: int, psi: float, generator: torch.Generator | None = None, max_rounds: int = 10_000
+) -> Tensor:
     """[n, dim] standard normal draws conditioned on |z| <= psi (the truncation trick, Brock et al. 2019,
     sec. 3.1): values outside are re-sampled until every one is inside. Smaller psi trades variety
     for fidelity."""
@@ -64,8 +65,9 @@ def latents(model: LoadedModel, n: int, seed: int = 0, truncation: float | None 
     return truncated_normal(n, model.z_dim, truncation, gen)
 
 
-def truncated_latents(model: LoadedModel, n: int, seed: int = 0,
-                      truncation: float | None = None) -> tuple[Tensor, float | None]:
+def truncated_latents(
+    model: LoadedModel, n: int, seed: int = 0, truncation: float | None = None
+) -> tuple[Tensor, float | None]:
     """(z [n, z_dim], psi for G or None): the truncation trick where the model's family applies it,
     in Z (re-sampled z) or in W (plain z; G moves w towards w_avg by psi)."""
     space = model.family.truncation if truncation is not None else "z"
@@ -74,8 +76,9 @@ def truncated_latents(model: LoadedModel, n: int, seed: int = 0,
     if space == "w":
         return latents(model, n, seed), check_psi(truncation)
     able = families_that(lambda f: f.truncation is not None)
-    raise UserError(f"a {model.family.name} model has no truncation trick; drop --truncation "
-                    f"(families with one: {', '.join(able)})")
+    raise UserError(
+        f"a {model.family.name} model has no truncation trick; drop --truncation (families with one: {', '.join(able)})"
+    )
 
 
 # --- labels -------------------------------------------------------------------------------------------
@@ -83,15 +86,18 @@ def class_index(model: LoadedModel, value: int | str) -> int:
     """A class given by index ('3', 3) or by name ('Trouser') -> its index, checked against the model."""
     if not model.conditional:
         able = families_that(lambda f: f.can_condition)
-        raise UserError(f"this {model.family.name} model is unconditional and takes no class; drop --class "
-                        f"(class-conditional families: {', '.join(able)})")
+        raise UserError(
+            f"this {model.family.name} model is unconditional and takes no class; drop --class "
+            f"(class-conditional families: {', '.join(able)})"
+        )
     k = model.num_classes
     names = list(model.classes)
     if isinstance(value, str) and not value.lstrip("-").isdigit():
         if value in names:
             return names.index(value)
-        raise UserError(f"unknown class {value!r}; this model's classes are 0-{k - 1}"
-                        + (f" ({', '.join(names)})" if names else ""))
+        raise UserError(
+            f"unknown class {value!r}; this model's classes are 0-{k - 1}" + (f" ({', '.join(names)})" if names else "")
+        )
     i = int(value)
     if not 0 <= i < k:
         raise UserError(f"class {i} is out of range: this model has {k} classes, 0 to {k - 1}")
@@ -122,35 +128,41 @@ def grid_labels(model: LoadedModel, per_class: int) -> Tensor:
 def _needs_classes(model: LoadedModel, what: str) -> None:
     if not model.conditional:
         able = families_that(lambda f: f.can_condition)
-        raise UserError(f"{what} needs a class-conditional model ({', '.join(able)}); "
-                        f"this {model.family.name} model is unconditional")
+        raise UserError(
+            f"{what} needs a class-conditional model ({', '.join(able)}); "
+            f"this {model.family.name} model is unconditional"
+        )
 
 
 # --- samples ------------------------------------------------------------------------------------------
 @torch.no_grad()
-def generate(model: LoadedModel, z: Tensor, y: Tensor | None = None, batch_size: int = 256, *,
-             psi: float | None = None) -> Tensor:
+def generate(
+    model: LoadedModel, z: Tensor, y: Tensor | None = None, batch_size: int = 256, *, psi: float | None = None
+) -> Tensor:
     """G(z, y) in batches, on the CPU: images [N, C, H, W] in [-1, 1] or points [N, D]. psi: the
     truncation in W of a family that truncates there."""
     out = []
     kw = {} if psi is None else {"psi": psi}
     for i in range(0, len(z), batch_size):
-        yb = None if y is None else y[i:i + batch_size].to(model.device)
-        out.append(model.generator(z[i:i + batch_size].to(model.device), yb, **kw).float().cpu())
+        yb = None if y is None else y[i : i + batch_size].to(model.device)
+        out.append(model.generator(z[i : i + batch_size].to(model.device), yb, **kw).float().cpu())
     return torch.cat(out) if out else torch.empty(0, *model.data_shape)
 
 
-def sample(model: LoadedModel, n: int, seed: int = 0, batch_size: int = 256, *, y=None,
-           truncation: float | None = None) -> Tensor:
+def sample(
+    model: LoadedModel, n: int, seed: int = 0, batch_size: int = 256, *, y=None, truncation: float | None = None
+) -> Tensor:
     """n samples, reproducible from `seed` alone (independent of batch_size). Conditional models:
     y = a class index or name for all samples, n labels, or None for classes 0..K-1 in turn; an
     unconditional model takes no y. truncation: the truncation trick of the model's family."""
     if n < 1:
         raise UserError(f"--n must be at least 1, got {n}")
     if model.family.directions:
-        raise UserError(f"this {model.family.name} model translates images and does not sample "
-                        "from noise; use 'ganforge translate' (GanModel.translate)")
-    labels = labels_for(model, n, y)                  # None for unconditional models
+        raise UserError(
+            f"this {model.family.name} model translates images and does not sample "
+            "from noise; use 'ganforge translate' (GanModel.translate)"
+        )
+    labels = labels_for(model, n, y)  # None for unconditional models
     z, psi = truncated_latents(model, n, seed, truncation)
     return generate(model, z, labels, batch_size=batch_size, psi=psi)
 
@@ -162,23 +174,34 @@ def class_grid(model: LoadedModel, per_class: int = 10, seed: int = 0, truncatio
         raise UserError(f"--n {per_class}: at least one sample per class")
     _needs_classes(model, "a per-class grid")
     z, psi = truncated_latents(model, per_class, seed, truncation)
-    return generate(model, z.repeat(model.num_classes, 1), grid_labels(model, per_class), psi=psi)   # [K * per_class, ...]
+    return generate(
+        model, z.repeat(model.num_classes, 1), grid_labels(model, per_class), psi=psi
+    )  # [K * per_class, ...]
 
 
 def sampler(model: LoadedModel) -> Callable[[int, int], Tensor | tuple[Tensor, Tensor]]:
     """`sample(b, seed)` for evaluation (ganforge.metrics): b images from `seed`, and for a
     conditional model their labels too, balanced (label of row i = i % classes)."""
     if model.conditional:
+
         def sample_with_labels(b: int, s: int) -> tuple[Tensor, Tensor]:
             y = torch.arange(b) % model.num_classes
             return generate(model, latents(model, b, s), y), y
+
         return sample_with_labels
     return lambda b, s: sample(model, b, seed=s)
 
 
 # --- synthetic data sets ------------------------------------------------------------------------------
-def write_synthetic(model: LoadedModel, path: Path, per_class: int, seed: int = 0, truncation: float | None = None,
-                    overwrite: bool = False, batch_size: int = 256) -> dict:
+def write_synthetic(
+    model: LoadedModel,
+    path: Path,
+    per_class: int,
+    seed: int = 0,
+    truncation: float | None = None,
+    overwrite: bool = False,
+    batch_size: int = 256,
+) -> dict:
     """Write `per_class` samples of every class to `path` (.npz): images uint8 [N, H, W, C] (the
     layout of ganforge's .npz files), labels int64 [N], classes (their names). Written atomically;
     an existing file is kept unless `overwrite`."""
@@ -193,14 +216,27 @@ def write_synthetic(model: LoadedModel, path: Path, per_class: int, seed: int = 
         raise UserError("synthetic data sets are written for image models only")
     k = model.num_classes
     n = k * per_class
-    y = grid_labels(model, per_class)                                               # [N]: class-sorted
+    y = grid_labels(model, per_class)  # [N]: class-sorted
     z, psi = truncated_latents(model, n, seed, truncation)
     images = to_uint8(generate(model, z, y, batch_size=batch_size, psi=psi))
     names = list(model.classes) or [str(i) for i in range(k)]
-    atomic_write(path, lambda tmp: np.savez_compressed(tmp, images=images, labels=y.numpy(),
-                                                       classes=np.array(names, dtype=str)))
+    atomic_write(
+        path, lambda tmp: np.savez_compressed(tmp, images=images, labels=y.numpy(), classes=np.array(names, dtype=str))
+    )
     return {"path": str(path), "count": n, "classes": k, "shape": list(images.shape[1:])}
 
 
-__all__ = ["check_psi", "class_grid", "class_index", "generate", "grid_labels", "labels_for", "latents", "sample",
-           "sampler", "truncated_latents", "truncated_normal", "write_synthetic"]
+__all__ = [
+    "check_psi",
+    "class_grid",
+    "class_index",
+    "generate",
+    "grid_labels",
+    "labels_for",
+    "latents",
+    "sample",
+    "sampler",
+    "truncated_latents",
+    "truncated_normal",
+    "write_synthetic",
+]

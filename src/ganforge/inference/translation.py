@@ -24,7 +24,7 @@ from ganforge.inference.model import LoadedModel, families_that
 from ganforge.io import IMAGE_SUFFIXES, refuse_overwrite, save_grid, save_image, tiles
 from ganforge.metrics.image import psnr
 
-MAX_GRID_ROWS = 64            # the comparison grid shows at most this many examples
+MAX_GRID_ROWS = 64  # the comparison grid shows at most this many examples
 
 
 def directions(model: LoadedModel) -> dict[str, str]:
@@ -37,8 +37,10 @@ def translator(model: LoadedModel, direction: str) -> nn.Module:
     family = model.family.name
     if not dirs:
         able = ", ".join(families_that(lambda f: f.directions))
-        raise UserError(f"this {family} model generates from noise and does not translate images; "
-                        f"use 'ganforge sample' (families that translate: {able})")
+        raise UserError(
+            f"this {family} model generates from noise and does not translate images; "
+            f"use 'ganforge sample' (families that translate: {able})"
+        )
     if direction not in dirs:
         hint = f" (train with data.direction={direction} for the other way)" if len(dirs) == 1 else ""
         raise UserError(f"a {family} model translates {' and '.join(dirs)} only, not {direction!r}{hint}")
@@ -62,10 +64,13 @@ def translate_tensor(model: LoadedModel, x: Tensor, direction: str = "AtoB", bat
         x = x[None]
     want, _ = io_shapes(model, direction)
     if x.ndim != 4 or tuple(x.shape[1:]) != want:
-        raise UserError(f"this model translates images of shape [N, {want[0]}, {want[1]}, {want[2]}] "
-                        f"({direction}), got {list(x.shape)}")
-    out = [net(x[i:i + batch_size].to(model.device, torch.float32)).float().cpu()
-           for i in range(0, len(x), batch_size)]
+        raise UserError(
+            f"this model translates images of shape [N, {want[0]}, {want[1]}, {want[2]}] "
+            f"({direction}), got {list(x.shape)}"
+        )
+    out = [
+        net(x[i : i + batch_size].to(model.device, torch.float32)).float().cpu() for i in range(0, len(x), batch_size)
+    ]
     return torch.cat(out)
 
 
@@ -75,8 +80,9 @@ def comparison_tiles(inputs: Tensor, outputs: Tensor, targets: Tensor | None = N
     return tiles([inputs, outputs] + ([targets] if targets is not None else []))
 
 
-def save_comparison(path: Path, inputs: Tensor, outputs: Tensor, targets: Tensor | None = None,
-                    per_row: int = 1) -> Path:
+def save_comparison(
+    path: Path, inputs: Tensor, outputs: Tensor, targets: Tensor | None = None, per_row: int = 1
+) -> Path:
     """A PNG grid with rows of `input | output | target`, `per_row` examples side by side."""
     k = 2 if targets is None else 3
     return save_grid(comparison_tiles(inputs, outputs, targets), Path(path), nrow=k * per_row)
@@ -109,17 +115,28 @@ def _target_files(files: list[Path], input_path: Path, target: Path) -> list[Pat
         by_key = {_key(p, target): p for p in list_inputs(target)}
         missing = [_key(p, input_path) for p in files if _key(p, input_path) not in by_key]
         if missing:
-            raise UserError(f"no target for '{missing[0]}' in {target} ({len(missing)} missing); "
-                            "target files must have the inputs' names")
+            raise UserError(
+                f"no target for '{missing[0]}' in {target} ({len(missing)} missing); "
+                "target files must have the inputs' names"
+            )
         return [by_key[_key(p, input_path)] for p in files]
     if len(files) == 1:
         return list_inputs(target)
-    raise UserError(f"--target {target} is one file but the input holds {len(files)} images; "
-                    "give a folder of targets with the same names")
+    raise UserError(
+        f"--target {target} is one file but the input holds {len(files)} images; "
+        "give a folder of targets with the same names"
+    )
 
 
-def translate_files(model: LoadedModel, input_path: Path, out_dir: Path, direction: str = "AtoB",
-                    target: Path | None = None, paired: bool = False, overwrite: bool = False) -> dict:
+def translate_files(
+    model: LoadedModel,
+    input_path: Path,
+    out_dir: Path,
+    direction: str = "AtoB",
+    target: Path | None = None,
+    paired: bool = False,
+    overwrite: bool = False,
+) -> dict:
     """Translate an image file or a folder of images into `out_dir`/<name>.png and draw
     `out_dir`/comparison.png (input | output | target). Targets come from `target` (a file, or a
     folder matched by name) or, with `paired`, from the other half of side-by-side A|B inputs.
@@ -127,7 +144,7 @@ def translate_files(model: LoadedModel, input_path: Path, out_dir: Path, directi
     overwritten unless `overwrite`."""
     input_path, out_dir = Path(input_path), Path(out_dir)
     files = list_inputs(input_path)
-    translator(model, direction)                                  # fail early on a wrong direction
+    translator(model, direction)  # fail early on a wrong direction
     (c_in, size, _), (c_out, _, _) = io_shapes(model, direction)
     if target is not None and paired:
         raise UserError("give --target or --paired, not both")
@@ -137,7 +154,7 @@ def translate_files(model: LoadedModel, input_path: Path, out_dir: Path, directi
     refuse_overwrite(*names, grid, overwrite=overwrite)
     inputs, targets = [], []
     for i, p in enumerate(files):
-        if paired:                                                # side-by-side A|B: one half in, the other the target
+        if paired:  # side-by-side A|B: one half in, the other the target
             halves_in = read_translation_input(p, size, c_in, paired=True)
             halves_out = halves_in if c_out == c_in else read_translation_input(p, size, c_out, paired=True)
             first = 0 if direction == "AtoB" else 1
@@ -147,7 +164,7 @@ def translate_files(model: LoadedModel, input_path: Path, out_dir: Path, directi
         inputs.append(read_translation_input(p, size, c_in)[0])
         if target_files is not None:
             targets.append(read_translation_input(target_files[i], size, c_out)[0])
-    x = torch.cat(inputs)                                         # [N, C_in, size, size]
+    x = torch.cat(inputs)  # [N, C_in, size, size]
     y = translate_tensor(model, x, direction)
     for image, path in zip(y, names):
         save_image(image, path)
@@ -155,11 +172,20 @@ def translate_files(model: LoadedModel, input_path: Path, out_dir: Path, directi
     k = min(len(x), MAX_GRID_ROWS)
     save_comparison(grid, x[:k], y[:k], None if t is None else t[:k])
     result = {"outputs": names, "grid": grid, "count": len(files)}
-    if t is not None:                                             # how close to the known targets, on the [0, 1] scale
+    if t is not None:  # how close to the known targets, on the [0, 1] scale
         result["l1"] = float(((y - t) / 2).abs().mean())
         result["psnr"] = float(psnr(y, t).mean())
     return result
 
 
-__all__ = ["MAX_GRID_ROWS", "comparison_tiles", "directions", "io_shapes", "list_inputs", "save_comparison",
-           "translate_files", "translate_tensor", "translator"]
+__all__ = [
+    "MAX_GRID_ROWS",
+    "comparison_tiles",
+    "directions",
+    "io_shapes",
+    "list_inputs",
+    "save_comparison",
+    "translate_files",
+    "translate_tensor",
+    "translator",
+]

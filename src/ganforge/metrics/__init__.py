@@ -9,13 +9,13 @@ See docs/metrics.md for definitions, defaults and how the figures compare with o
 from ganforge.metrics.classifier import class_kl, inception_score, mode_count
 from ganforge.metrics.extractors import EXTRACTORS, FeatureExtractor, Features, ModuleExtractor, get_extractor
 from ganforge.metrics.fid import (
-                                         RunningGaussian,
-                                         class_stats,
-                                         fid_from_features,
-                                         frechet_distance,
-                                         gaussian_stats,
-                                         intra_class_fid,
-                                         intra_class_fid_from_stats,
+    RunningGaussian,
+    class_stats,
+    fid_from_features,
+    frechet_distance,
+    gaussian_stats,
+    intra_class_fid,
+    intra_class_fid_from_stats,
 )
 from ganforge.metrics.manifold import density_coverage, prdc, precision_recall
 from ganforge.metrics.mmd import kid, mmd2_unbiased, polynomial_kernel
@@ -23,9 +23,31 @@ from ganforge.metrics.pipeline import METRICS, Collected, collect, evaluate, ref
 from ganforge.metrics.sources import open_images
 
 __all__ = [
-    "EXTRACTORS", "METRICS", "Collected", "FeatureExtractor", "Features", "ModuleExtractor", "RunningGaussian",
-    "class_kl", "class_stats", "collect", "density_coverage", "evaluate", "fid_from_features",
-    "frechet_distance", "gaussian_stats", "get_extractor", "inception_score", "intra_class_fid",
-    "intra_class_fid_from_stats", "kid", "mmd2_unbiased", "mode_count", "open_images", "polynomial_kernel",
-    "prdc", "precision_recall", "reference_stats",
+    "EXTRACTORS",
+    "METRICS",
+    "Collected",
+    "FeatureExtractor",
+    "Features",
+    "ModuleExtractor",
+    "RunningGaussian",
+    "class_kl",
+    "class_stats",
+    "collect",
+    "density_coverage",
+    "evaluate",
+    "fid_from_features",
+    "frechet_distance",
+    "gaussian_stats",
+    "get_extractor",
+    "inception_score",
+    "intra_class_fid",
+    "intra_class_fid_from_stats",
+    "kid",
+    "mmd2_unbiased",
+    "mode_count",
+    "open_images",
+    "polynomial_kernel",
+    "prdc",
+    "precision_recall",
+    "reference_stats",
 ]

@@ -22,8 +22,9 @@ def _as_probs(probs, name: str = "probabilities") -> np.ndarray:
     if p.ndim != 2:
         raise UserError(f"{name} must be [N, classes], got shape {p.shape}")
     if not np.isfinite(p).all() or (p < 0).any() or np.abs(p.sum(axis=1) - 1).max(initial=0) > 1e-3:
-        raise UserError(f"{name}: rows must be probability vectors (non-negative, summing to 1); "
-                        "pass softmax(logits), not logits")
+        raise UserError(
+            f"{name}: rows must be probability vectors (non-negative, summing to 1); pass softmax(logits), not logits"
+        )
     return p
 
 
@@ -34,10 +35,10 @@ class InceptionScoreAccumulator:
         if n < splits:
             raise UserError(f"Inception Score with {splits} splits needs at least {splits} samples, got {n}")
         self.n, self.splits = n, splits
-        self.bounds = [k * n // splits for k in range(splits + 1)]    # part k = [bounds[k], bounds[k+1])
+        self.bounds = [k * n // splits for k in range(splits + 1)]  # part k = [bounds[k], bounds[k+1])
         self.seen = 0
-        self._sum_p: np.ndarray | None = None                         # [splits, C]
-        self._sum_plogp = np.zeros(splits)                            # sum_i sum_c p log p per part
+        self._sum_p: np.ndarray | None = None  # [splits, C]
+        self._sum_plogp = np.zeros(splits)  # sum_i sum_c p log p per part
 
     def update(self, probs) -> None:
         p = _as_probs(probs)
@@ -46,7 +47,7 @@ class InceptionScoreAccumulator:
         if self.seen + len(p) > self.n:
             raise UserError(f"Inception Score: more than the announced {self.n} samples")
         rows = np.arange(self.seen, self.seen + len(p))
-        part = np.searchsorted(self.bounds, rows, side="right") - 1     # [B] part of each row
+        part = np.searchsorted(self.bounds, rows, side="right") - 1  # [B] part of each row
         np.add.at(self._sum_p, part, p)
         np.add.at(self._sum_plogp, part, xlogy(p, p).sum(axis=1))
         self.seen += len(p)
@@ -54,7 +55,7 @@ class InceptionScoreAccumulator:
     def result(self) -> tuple[float, float]:
         if self.seen != self.n:
             raise UserError(f"Inception Score: got {self.seen} samples, expected {self.n}")
-        sizes = np.diff(self.bounds).astype(np.float64)               # [splits]
+        sizes = np.diff(self.bounds).astype(np.float64)  # [splits]
         pbar = self._sum_p / sizes[:, None]
         kl = self._sum_plogp / sizes - xlogy(pbar, pbar).sum(axis=1)
         scores = np.exp(kl)

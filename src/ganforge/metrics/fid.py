@@ -24,12 +24,12 @@ import scipy.linalg
 
 from ganforge.errors import UserError
 
-EPS_OFFSET = 1e-6   # diagonal offset for singular covariances, as in pytorch-fid
+EPS_OFFSET = 1e-6  # diagonal offset for singular covariances, as in pytorch-fid
 
 
 def _as_features(x, name: str) -> np.ndarray:
     """A [N, D] float64 array from an array or tensor; anything else is a UserError."""
-    if hasattr(x, "detach"):                       # torch.Tensor without importing torch here
+    if hasattr(x, "detach"):  # torch.Tensor without importing torch here
         x = x.detach().cpu().numpy()
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
@@ -42,9 +42,12 @@ def _as_features(x, name: str) -> np.ndarray:
 def warn_if_biased(n: int, dim: int, what: str = "features") -> None:
     """Fewer samples than dimensions: the covariance is rank-deficient and FID is biased upwards."""
     if n < dim:
-        warnings.warn(f"{what}: {n} samples of {dim}-d features; the covariance has rank < {dim} "
-                      f"and FID is biased (use at least {dim} samples, 10,000 or more to compare "
-                      "with published figures)", stacklevel=3)
+        warnings.warn(
+            f"{what}: {n} samples of {dim}-d features; the covariance has rank < {dim} "
+            f"and FID is biased (use at least {dim} samples, 10,000 or more to compare "
+            "with published figures)",
+            stacklevel=3,
+        )
 
 
 def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +69,7 @@ class RunningGaussian:
         self.dim = dim
         self.n = 0
         self.mean = np.zeros(dim)
-        self._scatter = np.zeros((dim, dim))      # sum of (x - mean)(x - mean)^T
+        self._scatter = np.zeros((dim, dim))  # sum of (x - mean)(x - mean)^T
 
     def update(self, features) -> None:
         x = _as_features(features, "features")
@@ -105,9 +108,9 @@ def _sqrt_trace(s1: np.ndarray, s2: np.ndarray) -> tuple[float, float, bool]:
     s1, s2 = (s.T if s.flags.c_contiguous else s for s in (s1, s2))
     try:
         w = scipy.linalg.eigh(s2, s1, type=2, eigvals_only=True, driver="gv", check_finite=False)
-    except np.linalg.LinAlgError:                      # s1 is not numerically positive definite
+    except np.linalg.LinAlgError:  # s1 is not numerically positive definite
         return float("nan"), float("nan"), True
-    tol = max(abs(w[-1]), 1e-300) * len(s1) * np.finfo(np.float64).eps   # w is ascending
+    tol = max(abs(w[-1]), 1e-300) * len(s1) * np.finfo(np.float64).eps  # w is ascending
     return float(np.sqrt(np.clip(w, 0, None)).sum()), float(w[0]), bool(w[0] <= tol)
 
 
@@ -127,20 +130,27 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = EPS_OFFSET) -> float
     s2 = np.atleast_2d(np.asarray(sigma2, dtype=np.float64))
     d = mu1.shape[0]
     if mu1.shape != (d,) or mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
-        raise UserError(f"statistics do not match: mu1 {mu1.shape}, sigma1 {s1.shape}, mu2 {mu2.shape}, "
-                        f"sigma2 {s2.shape}; both sides must come from the same feature extractor")
+        raise UserError(
+            f"statistics do not match: mu1 {mu1.shape}, sigma1 {s1.shape}, mu2 {mu2.shape}, "
+            f"sigma2 {s2.shape}; both sides must come from the same feature extractor"
+        )
     for name, a in (("mu1", mu1), ("mu2", mu2), ("sigma1", s1), ("sigma2", s2)):
         if not np.isfinite(a).all():
             raise UserError(f"{name} holds NaN or infinite values; recompute the statistics")
     tr_covmean, w_min, singular = _sqrt_trace(s1, s2)
     if singular:
-        warnings.warn(f"FID: singular covariance product; adding {eps} to the diagonal of both "
-                      "covariances (too few samples, or constant features)", stacklevel=2)
+        warnings.warn(
+            f"FID: singular covariance product; adding {eps} to the diagonal of both "
+            "covariances (too few samples, or constant features)",
+            stacklevel=2,
+        )
         off = eps * np.eye(d)
         tr_covmean, w_min, _ = _sqrt_trace(s1 + off, s2 + off)
         if not np.isfinite(tr_covmean) or (w_min < 0 and np.sqrt(-w_min) > 1e-3):
-            raise UserError("FID: a covariance matrix is not positive semi-definite (imaginary "
-                            "square root even after the offset); pass covariances of real feature sets")
+            raise UserError(
+                "FID: a covariance matrix is not positive semi-definite (imaginary "
+                "square root even after the offset); pass covariances of real feature sets"
+            )
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_covmean)
 
@@ -166,8 +176,10 @@ def intra_class_fid_from_stats(stats1: Mapping[int, tuple], stats2: Mapping[int,
     mode the generator never produced, and averaging over the others would hide it."""
     missing = sorted(set(stats2) - set(stats1))
     if missing:
-        raise UserError(f"intra-class FID: no generated samples for classes {missing[:10]}; "
-                        "sample every class (more samples, or balanced labels)")
+        raise UserError(
+            f"intra-class FID: no generated samples for classes {missing[:10]}; "
+            "sample every class (more samples, or balanced labels)"
+        )
     return float(np.mean([frechet_distance(*stats1[c], *stats2[c]) for c in sorted(stats2)]))
 
 

@@ -29,7 +29,7 @@ def _avg3(x: Tensor) -> Tensor:
     return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
 
 
-class BlockA(nn.Module):                      # Mixed_5b/c/d: 35x35
+class BlockA(nn.Module):  # Mixed_5b/c/d: 35x35
     def __init__(self, cin: int, pool_features: int):
         super().__init__()
         self.branch1x1 = BasicConv2d(cin, 64, 1)
@@ -41,15 +41,18 @@ class BlockA(nn.Module):                      # Mixed_5b/c/d: 35x35
         self.branch_pool = BasicConv2d(cin, pool_features, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([
-            self.branch1x1(x),
-            self.branch5x5_2(self.branch5x5_1(x)),
-            self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-            self.branch_pool(_avg3(x)),
-        ], 1)
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch5x5_2(self.branch5x5_1(x)),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                self.branch_pool(_avg3(x)),
+            ],
+            1,
+        )
 
 
-class BlockB(nn.Module):                      # Mixed_6a: 35x35 -> 17x17
+class BlockB(nn.Module):  # Mixed_6a: 35x35 -> 17x17
     def __init__(self, cin: int):
         super().__init__()
         self.branch3x3 = BasicConv2d(cin, 384, 3, stride=2)
@@ -58,14 +61,17 @@ class BlockB(nn.Module):                      # Mixed_6a: 35x35 -> 17x17
         self.branch3x3dbl_3 = BasicConv2d(96, 96, 3, stride=2)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([
-            self.branch3x3(x),
-            self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-            F.max_pool2d(x, 3, stride=2),
-        ], 1)
+        return torch.cat(
+            [
+                self.branch3x3(x),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                F.max_pool2d(x, 3, stride=2),
+            ],
+            1,
+        )
 
 
-class BlockC(nn.Module):                      # Mixed_6b..6e: 17x17, factorised 7x7 convs
+class BlockC(nn.Module):  # Mixed_6b..6e: 17x17, factorised 7x7 convs
     def __init__(self, cin: int, c7: int):
         super().__init__()
         self.branch1x1 = BasicConv2d(cin, 192, 1)
@@ -87,7 +93,7 @@ class BlockC(nn.Module):                      # Mixed_6b..6e: 17x17, factorised 
         return torch.cat([self.branch1x1(x), b7, bd, self.branch_pool(_avg3(x))], 1)
 
 
-class BlockD(nn.Module):                      # Mixed_7a: 17x17 -> 8x8
+class BlockD(nn.Module):  # Mixed_7a: 17x17 -> 8x8
     def __init__(self, cin: int):
         super().__init__()
         self.branch3x3_1 = BasicConv2d(cin, 192, 1)
@@ -104,7 +110,7 @@ class BlockD(nn.Module):                      # Mixed_7a: 17x17 -> 8x8
         return torch.cat([self.branch3x3_2(self.branch3x3_1(x)), b7, F.max_pool2d(x, 3, stride=2)], 1)
 
 
-class BlockE(nn.Module):                      # Mixed_7b (average pool) / Mixed_7c (max pool): 8x8
+class BlockE(nn.Module):  # Mixed_7b (average pool) / Mixed_7c (max pool): 8x8
     def __init__(self, cin: int, max_pool: bool):
         super().__init__()
         self.max_pool = max_pool
@@ -135,31 +141,41 @@ class FIDInceptionV3(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.Conv2d_1a_3x3 = BasicConv2d(3, 32, 3, stride=2)       # 299 -> 149
-        self.Conv2d_2a_3x3 = BasicConv2d(32, 32, 3)                # -> 147
-        self.Conv2d_2b_3x3 = BasicConv2d(32, 64, 3, padding=1)     # -> 147, max pool -> 73
+        self.Conv2d_1a_3x3 = BasicConv2d(3, 32, 3, stride=2)  # 299 -> 149
+        self.Conv2d_2a_3x3 = BasicConv2d(32, 32, 3)  # -> 147
+        self.Conv2d_2b_3x3 = BasicConv2d(32, 64, 3, padding=1)  # -> 147, max pool -> 73
         self.Conv2d_3b_1x1 = BasicConv2d(64, 80, 1)
-        self.Conv2d_4a_3x3 = BasicConv2d(80, 192, 3)               # -> 71, max pool -> 35
-        self.Mixed_5b = BlockA(192, 32)                            # -> 256 channels
-        self.Mixed_5c = BlockA(256, 64)                            # -> 288
-        self.Mixed_5d = BlockA(288, 64)                            # -> 288
-        self.Mixed_6a = BlockB(288)                                # -> 768 @ 17x17
+        self.Conv2d_4a_3x3 = BasicConv2d(80, 192, 3)  # -> 71, max pool -> 35
+        self.Mixed_5b = BlockA(192, 32)  # -> 256 channels
+        self.Mixed_5c = BlockA(256, 64)  # -> 288
+        self.Mixed_5d = BlockA(288, 64)  # -> 288
+        self.Mixed_6a = BlockB(288)  # -> 768 @ 17x17
         self.Mixed_6b = BlockC(768, 128)
         self.Mixed_6c = BlockC(768, 160)
         self.Mixed_6d = BlockC(768, 160)
         self.Mixed_6e = BlockC(768, 192)
-        self.Mixed_7a = BlockD(768)                                # -> 1280 @ 8x8
-        self.Mixed_7b = BlockE(1280, max_pool=False)               # -> 2048
-        self.Mixed_7c = BlockE(2048, max_pool=True)                # -> 2048
+        self.Mixed_7a = BlockD(768)  # -> 1280 @ 8x8
+        self.Mixed_7b = BlockE(1280, max_pool=False)  # -> 2048
+        self.Mixed_7c = BlockE(2048, max_pool=True)  # -> 2048
         self.fc = nn.Linear(2048, 1008)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = F.max_pool2d(x, 3, stride=2)
         x = F.max_pool2d(self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x)), 3, stride=2)
-        for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b,
-                      self.Mixed_6c, self.Mixed_6d, self.Mixed_6e, self.Mixed_7a, self.Mixed_7b,
-                      self.Mixed_7c):
+        for block in (
+            self.Mixed_5b,
+            self.Mixed_5c,
+            self.Mixed_5d,
+            self.Mixed_6a,
+            self.Mixed_6b,
+            self.Mixed_6c,
+            self.Mixed_6d,
+            self.Mixed_6e,
+            self.Mixed_7a,
+            self.Mixed_7b,
+            self.Mixed_7c,
+        ):
             x = block(x)
-        feats = x.mean(dim=(2, 3))                                 # global average pool: [N, 2048]
+        feats = x.mean(dim=(2, 3))  # global average pool: [N, 2048]
         return feats, self.fc(feats)

@@ -19,17 +19,17 @@ class LeNet(nn.Module):
 
     def __init__(self, num_classes: int = 10):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1, bias=False)      # [N, 32, 28, 28] -> pool -> 14x14
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1, bias=False)  # [N, 32, 28, 28] -> pool -> 14x14
         self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=False)     # [N, 64, 14, 14] -> pool -> 7x7
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=False)  # [N, 64, 14, 14] -> pool -> 7x7
         self.bn2 = nn.BatchNorm2d(64)
         self.fc1 = nn.Linear(64 * 7 * 7, self.feature_dim)
-        self.dropout = nn.Dropout(0.5)                   # active in training only
+        self.dropout = nn.Dropout(0.5)  # active in training only
         self.fc2 = nn.Linear(self.feature_dim, num_classes)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
         x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        feats = self.fc1(x.flatten(1))                   # [N, 3136] -> [N, 128]
+        feats = self.fc1(x.flatten(1))  # [N, 3136] -> [N, 128]
         logits = self.fc2(self.dropout(F.relu(feats)))
         return feats, logits

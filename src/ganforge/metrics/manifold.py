@@ -21,7 +21,7 @@ import numpy as np
 from ganforge.errors import UserError
 from ganforge.metrics.fid import _as_features
 
-BLOCK = 1024   # rows per distance block: BLOCK x 10,000 float64 = 80 MB
+BLOCK = 1024  # rows per distance block: BLOCK x 10,000 float64 = 80 MB
 
 
 def _sq_norms(x: np.ndarray) -> np.ndarray:
@@ -41,29 +41,30 @@ def knn_radii(x: np.ndarray, ks: tuple[int, ...]) -> dict[int, np.ndarray]:
     x_sq = _sq_norms(x)
     out = {k: np.empty(len(x)) for k in ks}
     for i in range(0, len(x), BLOCK):
-        d = _distances(x[i:i + BLOCK], x, x_sq)
-        d[np.arange(len(d)), np.arange(i, i + len(d))] = -1.0    # the point itself sorts first
-        part = np.partition(d, list(ks), axis=1)                 # column k = k-th neighbour
+        d = _distances(x[i : i + BLOCK], x, x_sq)
+        d[np.arange(len(d)), np.arange(i, i + len(d))] = -1.0  # the point itself sorts first
+        part = np.partition(d, list(ks), axis=1)  # column k = k-th neighbour
         for k in ks:
-            out[k][i:i + len(d)] = part[:, k]
+            out[k][i : i + len(d)] = part[:, k]
     return out
 
 
-def _cross(real: np.ndarray, fake: np.ndarray, real_r: dict[int, np.ndarray],
-           fake_r: dict[int, np.ndarray]) -> dict[str, np.ndarray]:
+def _cross(
+    real: np.ndarray, fake: np.ndarray, real_r: dict[int, np.ndarray], fake_r: dict[int, np.ndarray]
+) -> dict[str, np.ndarray]:
     """One pass over fake-vs-real distance blocks, gathering what the four metrics need."""
     real_sq = _sq_norms(real)
-    in_real = {k: np.zeros(len(fake), bool) for k in real_r}      # fake j inside some real k-ball
-    real_hits = {k: np.zeros(len(real)) for k in real_r}          # per real i: fake points in its k-ball
+    in_real = {k: np.zeros(len(fake), bool) for k in real_r}  # fake j inside some real k-ball
+    real_hits = {k: np.zeros(len(real)) for k in real_r}  # per real i: fake points in its k-ball
     real_in_fake = {k: np.zeros(len(real), bool) for k in fake_r}  # real i inside some fake k-ball
     for j in range(0, len(fake), BLOCK):
-        d = _distances(fake[j:j + BLOCK], real, real_sq)           # [b, N]
+        d = _distances(fake[j : j + BLOCK], real, real_sq)  # [b, N]
         for k, r in real_r.items():
             inside = d <= r[None, :]
-            in_real[k][j:j + len(d)] = inside.any(axis=1)
+            in_real[k][j : j + len(d)] = inside.any(axis=1)
             real_hits[k] += inside.sum(axis=0)
         for k, r in fake_r.items():
-            real_in_fake[k] |= (d <= r[j:j + len(d), None]).any(axis=0)
+            real_in_fake[k] |= (d <= r[j : j + len(d), None]).any(axis=0)
     return {"in_real": in_real, "real_hits": real_hits, "real_in_fake": real_in_fake}
 
 
@@ -95,7 +96,9 @@ def prdc(real, fake, k_pr: int = 3, k_dc: int = 5) -> dict[str, float]:
     r, f = _check(real, fake, min(k_pr, k_dc))
     ks = tuple(sorted({k_pr, k_dc}))
     out = _cross(r, f, knn_radii(r, ks), knn_radii(f, (k_pr,)))
-    return {"precision": float(out["in_real"][k_pr].mean()),
-            "recall": float(out["real_in_fake"][k_pr].mean()),
-            "density": float(out["real_hits"][k_dc].sum() / (k_dc * len(f))),
-            "coverage": float((out["real_hits"][k_dc] > 0).mean())}
+    return {
+        "precision": float(out["in_real"][k_pr].mean()),
+        "recall": float(out["real_in_fake"][k_pr].mean()),
+        "density": float(out["real_hits"][k_dc].sum() / (k_dc * len(f))),
+        "coverage": float((out["real_hits"][k_dc] > 0).mean()),
+    }

@@ -27,13 +27,12 @@ def mmd2_unbiased(x, y) -> float:
     if m < 2 or n < 2:
         raise UserError(f"MMD needs at least 2 samples per set, got {m} and {n}")
     kxx, kyy, kxy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
-    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-                 + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-                 - 2.0 * kxy.mean())
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2.0 * kxy.mean()
+    )
 
 
-def kid(features1, features2, num_subsets: int = 100, subset_size: int = 1000,
-        seed: int = 0) -> tuple[float, float]:
+def kid(features1, features2, num_subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     """(mean, std) of the unbiased MMD^2 over `num_subsets` random subsets of `subset_size` rows."""
     x, y = _as_features(features1, "features1"), _as_features(features2, "features2")
     if x.shape[1] != y.shape[1]:
@@ -41,8 +40,10 @@ def kid(features1, features2, num_subsets: int = 100, subset_size: int = 1000,
     if num_subsets < 1 or subset_size < 2:
         raise UserError(f"KID needs num_subsets >= 1 and subset_size >= 2, got {num_subsets} and {subset_size}")
     if min(len(x), len(y)) < subset_size:
-        raise UserError(f"KID: {min(len(x), len(y))} samples, fewer than the subset size {subset_size}; "
-                        f"evaluate at least {subset_size} samples (--n) or lower the KID subset size")
+        raise UserError(
+            f"KID: {min(len(x), len(y))} samples, fewer than the subset size {subset_size}; "
+            f"evaluate at least {subset_size} samples (--n) or lower the KID subset size"
+        )
     rng = np.random.default_rng(seed)
     values = np.empty(num_subsets)
     for i in range(num_subsets):

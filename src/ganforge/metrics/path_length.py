@@ -30,8 +30,16 @@ def slerp_directions(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def perceptual_path_length(model, space: str = "w", n: int = 2000, eps: float = 1e-4, extractor=None,
-                           seed: int = 0, batch_size: int = 200, label: int | None = None) -> dict[str, float]:
+def perceptual_path_length(
+    model,
+    space: str = "w",
+    n: int = 2000,
+    eps: float = 1e-4,
+    extractor=None,
+    seed: int = 0,
+    batch_size: int = 200,
+    label: int | None = None,
+) -> dict[str, float]:
     """Perceptual path length (Karras et al. 2019, sec. 4.2, "full" paths) of a loaded model with
     per-layer styles, or of its generator: for random pairs and t ~ U[0, 1], the distance between
     the images at t and t + eps along the path, divided by eps^2; paths are slerp in Z (space="z")
@@ -57,18 +65,18 @@ def perceptual_path_length(model, space: str = "w", n: int = 2000, eps: float = 
         b = min(batch_size, n - i)
         z0, z1 = torch.randn(b, G.z_dim, generator=gen), torch.randn(b, G.z_dim, generator=gen)
         t = torch.rand(b, 1, generator=gen)
-        y = None if y_all is None else y_all[i:i + b].repeat(2).to(dev)
+        y = None if y_all is None else y_all[i : i + b].repeat(2).to(dev)
         if space == "z":
-            zs = torch.cat([slerp_directions(z0, z1, t), slerp_directions(z0, z1, t + eps)]).to(dev)   # [2b, z_dim]
+            zs = torch.cat([slerp_directions(z0, z1, t), slerp_directions(z0, z1, t + eps)]).to(dev)  # [2b, z_dim]
             w = map_z(G, zs, y)
         else:
             w0, w1 = map_z(G, torch.cat([z0, z0]).to(dev), y), map_z(G, torch.cat([z1, z1]).to(dev), y)
-            tt = torch.cat([t, t + eps]).to(dev)                                    # [2b, 1]
+            tt = torch.cat([t, t + eps]).to(dev)  # [2b, 1]
             w = w0.lerp(w1, tt)
-        img = G.synthesis(G.broadcast(w), noise_mode="const").float().cpu().clamp(-1, 1)   # [2b, C, H, W]
+        img = G.synthesis(G.broadcast(w), noise_mode="const").float().cpu().clamp(-1, 1)  # [2b, C, H, W]
         f = ext(img).features.double()
         f = f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        dist.append(((f[:b] - f[b:]).square().sum(1) / eps ** 2).numpy())
+        dist.append(((f[:b] - f[b:]).square().sum(1) / eps**2).numpy())
     d = np.concatenate(dist)
     lo, hi = np.percentile(d, 1, method="lower"), np.percentile(d, 99, method="higher")
     kept = d[(d >= lo) & (d <= hi)]

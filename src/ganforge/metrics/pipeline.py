@@ -32,23 +32,24 @@ from ganforge.metrics.mmd import kid
 from ganforge.metrics.sources import ImageSource, ResizedSource, SamplerSource, is_run_dir, open_images
 from ganforge.registry import Registry
 
-CACHE_FORMAT = "1"     # bump when the cached arrays change meaning
+CACHE_FORMAT = "1"  # bump when the cached arrays change meaning
 
 
 @dataclass
 class Collected:
     """What one side (generated or reference) contributes to the metrics."""
+
     n: int
-    mu: np.ndarray                                  # [D] float64
-    sigma: np.ndarray                               # [D, D] float64, unbiased
-    features: np.ndarray                            # [m, D] float32, m = min(n, max_features)
-    class_stats: dict[int, tuple[np.ndarray, np.ndarray]] | None = None   # {label: (mu, sigma)}
-    pred_counts: np.ndarray | None = None           # [classes] arg-max histogram (classifiers only)
+    mu: np.ndarray  # [D] float64
+    sigma: np.ndarray  # [D, D] float64, unbiased
+    features: np.ndarray  # [m, D] float32, m = min(n, max_features)
+    class_stats: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # {label: (mu, sigma)}
+    pred_counts: np.ndarray | None = None  # [classes] arg-max histogram (classifiers only)
     inception_score: tuple[float, float] | None = None
-    label_accuracy: float | None = None             # classifier agrees with the given label
+    label_accuracy: float | None = None  # classifier agrees with the given label
     has_labels: bool = False
-    image_size: tuple[int, int] | None = None      # (H, W) of the images as they came, before the extractor's resize
-    memo: dict = field(default_factory=dict, repr=False)    # results shared between metrics
+    image_size: tuple[int, int] | None = None  # (H, W) of the images as they came, before the extractor's resize
+    memo: dict = field(default_factory=dict, repr=False)  # results shared between metrics
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Options:
 class Metric:
     """A metric over two `Collected` sides. needs: 'logits' (a classifier extractor), 'labels'
     (generated labels), 'ref_labels' (reference labels), 'classes' (per-class statistics)."""
+
     outputs: tuple[str, ...]
     compute: Callable[[Collected, Collected, Options], dict[str, float]]
     needs: frozenset[str] = field(default_factory=frozenset)
@@ -101,27 +103,56 @@ def _modes(g: Collected, r: Collected, o: Options) -> dict[str, float]:
 
 
 for _name, _metric in {
-    "fid": Metric(("fid",), lambda g, r, o: {"fid": frechet_distance(g.mu, g.sigma, r.mu, r.sigma)},
-                  doc="Frechet distance between feature Gaussians"),
+    "fid": Metric(
+        ("fid",),
+        lambda g, r, o: {"fid": frechet_distance(g.mu, g.sigma, r.mu, r.sigma)},
+        doc="Frechet distance between feature Gaussians",
+    ),
     "kid": Metric(("kid", "kid_std"), _kid, doc="Kernel Inception Distance: unbiased MMD^2, cubic kernel, subsets"),
-    "is": Metric(("is", "is_std"), lambda g, r, o: dict(zip(("is", "is_std"), g.inception_score)),
-                 frozenset({"logits"}), doc="Inception Score of the generated samples (10 splits)"),
+    "is": Metric(
+        ("is", "is_std"),
+        lambda g, r, o: dict(zip(("is", "is_std"), g.inception_score)),
+        frozenset({"logits"}),
+        doc="Inception Score of the generated samples (10 splits)",
+    ),
     "pr": Metric(("precision", "recall"), _pr, doc="Improved precision and recall (k=3)"),
     "dc": Metric(("density", "coverage"), _dc, doc="Density and coverage (k=5)"),
-    "ifid": Metric(("ifid",), lambda g, r, o: {"ifid": intra_class_fid_from_stats(g.class_stats, r.class_stats)},
-                   frozenset({"labels", "ref_labels", "classes"}), doc="Intra-class FID (mean over classes)"),
-    "modes": Metric(("modes", "class_kl"), _modes, frozenset({"logits"}),
-                    doc="Classes predicted at least once, and KL of the class histogram to the reference's"),
-    "acc": Metric(("acc",), lambda g, r, o: {"acc": g.label_accuracy}, frozenset({"logits", "labels"}),
-                  doc="Fraction of samples the classifier assigns to their conditioning label"),
+    "ifid": Metric(
+        ("ifid",),
+        lambda g, r, o: {"ifid": intra_class_fid_from_stats(g.class_stats, r.class_stats)},
+        frozenset({"labels", "ref_labels", "classes"}),
+        doc="Intra-class FID (mean over classes)",
+    ),
+    "modes": Metric(
+        ("modes", "class_kl"),
+        _modes,
+        frozenset({"logits"}),
+        doc="Classes predicted at least once, and KL of the class histogram to the reference's",
+    ),
+    "acc": Metric(
+        ("acc",),
+        lambda g, r, o: {"acc": g.label_accuracy},
+        frozenset({"logits", "labels"}),
+        doc="Fraction of samples the classifier assigns to their conditioning label",
+    ),
 }.items():
     METRICS.register(_name, _metric, doc=_metric.doc)
 
 
 # --- collection -----------------------------------------------------------------------------------
-def collect(source: ImageSource, extractor: FeatureExtractor, n: int | None = None, *,
-            batch_size: int = 250, max_features: int = 10000, classes: bool = False, seed: int = 0,
-            is_splits: int = 10, progress: bool = True, desc: str = "") -> Collected:
+def collect(
+    source: ImageSource,
+    extractor: FeatureExtractor,
+    n: int | None = None,
+    *,
+    batch_size: int = 250,
+    max_features: int = 10000,
+    classes: bool = False,
+    seed: int = 0,
+    is_splits: int = 10,
+    progress: bool = True,
+    desc: str = "",
+) -> Collected:
     """Stream `n` images (None: all) of `source` through `extractor` into a `Collected`."""
     from tqdm.auto import tqdm
 
@@ -145,14 +176,14 @@ def collect(source: ImageSource, extractor: FeatureExtractor, n: int | None = No
         for images, labels in source.batches(total, batch_size):
             image_size = image_size or (int(images.shape[-2]), int(images.shape[-1]))
             out = extractor(images)
-            f = out.features.double().numpy()                                   # [B, D]
+            f = out.features.double().numpy()  # [B, D]
             if gauss is None:
                 gauss = RunningGaussian(f.shape[1])
                 has_logits = out.logits is not None
             gauss.update(f)
-            kept.append(f[keep[seen:seen + len(f)]].astype(np.float32))
+            kept.append(f[keep[seen : seen + len(f)]].astype(np.float32))
             if out.logits is not None:
-                probs = torch.softmax(out.logits.double(), dim=1).numpy()      # [B, classes]
+                probs = torch.softmax(out.logits.double(), dim=1).numpy()  # [B, classes]
                 if isc is not None:
                     isc.update(probs)
                 pred = probs.argmax(axis=1)
@@ -173,12 +204,19 @@ def collect(source: ImageSource, extractor: FeatureExtractor, n: int | None = No
         raise UserError(f"{source.name}: produced {seen} images, expected {total}")
     mu, sigma = gauss.stats(source.name)
     return Collected(
-        n=seen, mu=mu, sigma=sigma, features=np.concatenate(kept),
-        class_stats={c: g.stats(f"{source.name} class {c}") for c, g in sorted(per_class.items())} if per_class else None,
+        n=seen,
+        mu=mu,
+        sigma=sigma,
+        features=np.concatenate(kept),
+        class_stats={c: g.stats(f"{source.name} class {c}") for c, g in sorted(per_class.items())}
+        if per_class
+        else None,
         pred_counts=pred_counts,
         inception_score=isc.result() if (has_logits and isc is not None) else None,
         label_accuracy=correct / labelled if labelled else None,
-        has_labels=labelled > 0 or bool(per_class), image_size=image_size)
+        has_labels=labelled > 0 or bool(per_class),
+        image_size=image_size,
+    )
 
 
 # --- reference cache ------------------------------------------------------------------------------
@@ -188,12 +226,20 @@ def stats_cache_dir() -> Path:
 
 
 def _save(path: Path, c: Collected) -> None:
-    arrays = {"n": np.int64(c.n), "mu": c.mu, "sigma": c.sigma, "features": c.features,
-              "has_labels": np.bool_(c.has_labels)}
+    arrays = {
+        "n": np.int64(c.n),
+        "mu": c.mu,
+        "sigma": c.sigma,
+        "features": c.features,
+        "has_labels": np.bool_(c.has_labels),
+    }
     if c.class_stats:
         keys = sorted(c.class_stats)
-        arrays |= {"class_labels": np.array(keys), "class_mu": np.stack([c.class_stats[k][0] for k in keys]),
-                   "class_sigma": np.stack([c.class_stats[k][1] for k in keys])}
+        arrays |= {
+            "class_labels": np.array(keys),
+            "class_mu": np.stack([c.class_stats[k][0] for k in keys]),
+            "class_sigma": np.stack([c.class_stats[k][1] for k in keys]),
+        }
     if c.pred_counts is not None:
         arrays["pred_counts"] = c.pred_counts
     atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
@@ -204,14 +250,28 @@ def _load(path: Path) -> Collected:
         class_stats = None
         if "class_labels" in z:
             class_stats = {int(k): (m, s) for k, m, s in zip(z["class_labels"], z["class_mu"], z["class_sigma"])}
-        return Collected(n=int(z["n"]), mu=z["mu"], sigma=z["sigma"], features=z["features"],
-                         class_stats=class_stats, pred_counts=z["pred_counts"] if "pred_counts" in z else None,
-                         has_labels=bool(z["has_labels"]))
+        return Collected(
+            n=int(z["n"]),
+            mu=z["mu"],
+            sigma=z["sigma"],
+            features=z["features"],
+            class_stats=class_stats,
+            pred_counts=z["pred_counts"] if "pred_counts" in z else None,
+            has_labels=bool(z["has_labels"]),
+        )
 
 
-def reference_stats(ref: str | Path | ImageSource, extractor: FeatureExtractor, *, batch_size: int = 250,
-                    max_features: int = 10000, classes: bool = False, cache: bool = True,
-                    progress: bool = True, size: tuple[int, int] | None = None) -> Collected:
+def reference_stats(
+    ref: str | Path | ImageSource,
+    extractor: FeatureExtractor,
+    *,
+    batch_size: int = 250,
+    max_features: int = 10000,
+    classes: bool = False,
+    cache: bool = True,
+    progress: bool = True,
+    size: tuple[int, int] | None = None,
+) -> Collected:
     """Statistics of a whole reference (every image of it), from the cache when they were computed
     before for the same content, extractor (weights and preprocessing) and options.
 
@@ -233,8 +293,16 @@ def reference_stats(ref: str | Path | ImageSource, extractor: FeatureExtractor, 
                     return _load(path)
                 except (OSError, ValueError, KeyError, EOFError) as e:
                     warnings.warn(f"reference cache {path} is unreadable ({e}); recomputing it", stacklevel=2)
-    stats = collect(source, extractor, None, batch_size=batch_size, max_features=max_features,
-                    classes=classes, progress=progress, desc=f"reference {source.name}")
+    stats = collect(
+        source,
+        extractor,
+        None,
+        batch_size=batch_size,
+        max_features=max_features,
+        classes=classes,
+        progress=progress,
+        desc=f"reference {source.name}",
+    )
     if path is not None:
         _save(path, stats)
     return stats
@@ -246,7 +314,7 @@ def parse_metrics(metrics: str | Iterable[str]) -> list[str]:
     if not names:
         raise UserError(f"no metrics given; choose from: {', '.join(METRICS.keys())}")
     for name in names:
-        METRICS.get(name)                            # unknown -> UserError naming the nearest
+        METRICS.get(name)  # unknown -> UserError naming the nearest
     return list(dict.fromkeys(names))
 
 
@@ -272,6 +340,7 @@ def open_source(source, n: int, seed: int = 0, device: str = "cpu") -> ImageSour
     if isinstance(source, (str, Path)):
         if is_run_dir(source):
             from ganforge.inference.model import load_model
+
             return SamplerSource(model_sampler(load_model(source, device=device)), n, seed, name=Path(source).name)
         text = str(source)
         if not Path(text).expanduser().exists():
@@ -280,12 +349,24 @@ def open_source(source, n: int, seed: int = 0, device: str = "cpu") -> ImageSour
     raise UserError(f"source must be a sampler callable, a run directory or an image path, got {type(source).__name__}")
 
 
-def evaluate(source, ref: str | Path | ImageSource = "mnist:test",
-             metrics: str | Iterable[str] = ("fid", "kid", "is", "pr", "dc"), n: int = 10000,
-             extractor: str | FeatureExtractor | torch.nn.Module = "lenet-mnist", batch_size: int = 250,
-             seed: int = 0, device: str = "cpu", progress: bool = True, *,
-             extractor_weights: str | Path | None = None, kid_subsets: int = 100, kid_subset_size: int = 1000,
-             max_features: int = 10000, cache: bool = True, match_size: bool = True) -> dict[str, float]:
+def evaluate(
+    source,
+    ref: str | Path | ImageSource = "mnist:test",
+    metrics: str | Iterable[str] = ("fid", "kid", "is", "pr", "dc"),
+    n: int = 10000,
+    extractor: str | FeatureExtractor | torch.nn.Module = "lenet-mnist",
+    batch_size: int = 250,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+    *,
+    extractor_weights: str | Path | None = None,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    max_features: int = 10000,
+    cache: bool = True,
+    match_size: bool = True,
+) -> dict[str, float]:
     """Evaluate `n` generated images against a reference; returns {output name: value}.
 
     source: `sample(n, seed) -> [n, C, H, W] in [-1, 1]` (or `(images, labels)` for intra-class
@@ -307,8 +388,10 @@ def evaluate(source, ref: str | Path | ImageSource = "mnist:test",
             raise UserError(f"{what} must be an integer >= {low}, got {value!r}")
     needs = set().union(*(METRICS.get(m).needs for m in names))
     if "kid" in names and min(n, max_features) < kid_subset_size:
-        raise UserError(f"KID uses subsets of {kid_subset_size} samples but only {min(n, max_features)} would be "
-                        f"kept; evaluate at least {kid_subset_size} samples (--n) or lower the KID subset size")
+        raise UserError(
+            f"KID uses subsets of {kid_subset_size} samples but only {min(n, max_features)} would be "
+            f"kept; evaluate at least {kid_subset_size} samples (--n) or lower the KID subset size"
+        )
     opts = Options(kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed)
     ext = get_extractor(extractor, device=device, weights=extractor_weights)
     src = open_source(source, n, seed, device)
@@ -319,26 +402,50 @@ def evaluate(source, ref: str | Path | ImageSource = "mnist:test",
     # the reference's checks come before sampling, from its source: the rows it keeps and its labels
     ref_src = ref if isinstance(ref, ImageSource) else open_images(ref)
     if "kid" in names and min(ref_src.length, max_features) < kid_subset_size:
-        raise UserError(f"KID: the reference has {min(ref_src.length, max_features)} samples, fewer than the subset "
-                        f"size {kid_subset_size}; use a larger reference or lower the KID subset size")
+        raise UserError(
+            f"KID: the reference has {min(ref_src.length, max_features)} samples, fewer than the subset "
+            f"size {kid_subset_size}; use a larger reference or lower the KID subset size"
+        )
     if "ref_labels" in needs and not ref_src.has_labels:
-        raise UserError(f"{', '.join(m for m in names if 'ref_labels' in METRICS.get(m).needs)} needs a labelled "
-                        "reference (a data set split, or an .npz with a 'labels' array)")
-    gen = collect(src, ext, n, batch_size=batch_size, max_features=max_features, classes=classes, seed=seed,
-                  progress=progress, desc=f"generated {src.name}")
+        raise UserError(
+            f"{', '.join(m for m in names if 'ref_labels' in METRICS.get(m).needs)} needs a labelled "
+            "reference (a data set split, or an .npz with a 'labels' array)"
+        )
+    gen = collect(
+        src,
+        ext,
+        n,
+        batch_size=batch_size,
+        max_features=max_features,
+        classes=classes,
+        seed=seed,
+        progress=progress,
+        desc=f"generated {src.name}",
+    )
     # the reference goes through the same resampling as the model's training data: brought to the
     # generated images' size first (a 32x32 model of 28x28 MNIST is compared with the test digits
     # resized to 32x32), then both sides through the extractor's own resize
-    ref_stats = reference_stats(ref_src, ext, batch_size=batch_size, max_features=max_features,
-                                classes=classes, cache=cache, progress=progress,
-                                size=gen.image_size if match_size else None)
+    ref_stats = reference_stats(
+        ref_src,
+        ext,
+        batch_size=batch_size,
+        max_features=max_features,
+        classes=classes,
+        cache=cache,
+        progress=progress,
+        size=gen.image_size if match_size else None,
+    )
     if "logits" in needs and gen.pred_counts is None:
-        raise UserError(f"extractor '{ext.name}' gives no class logits; "
-                        f"{', '.join(m for m in names if 'logits' in METRICS.get(m).needs)} need a classifier "
-                        "(lenet-mnist, lenet-fashion, inception-fid)")
+        raise UserError(
+            f"extractor '{ext.name}' gives no class logits; "
+            f"{', '.join(m for m in names if 'logits' in METRICS.get(m).needs)} need a classifier "
+            "(lenet-mnist, lenet-fashion, inception-fid)"
+        )
     if "labels" in needs and not gen.has_labels:
-        raise UserError(f"{', '.join(m for m in names if 'labels' in METRICS.get(m).needs)} need generated labels: "
-                        "a sampler returning (images, labels), or an .npz with a 'labels' array")
+        raise UserError(
+            f"{', '.join(m for m in names if 'labels' in METRICS.get(m).needs)} need generated labels: "
+            "a sampler returning (images, labels), or an .npz with a 'labels' array"
+        )
     if "is" in names and gen.inception_score is None:
         raise UserError(f"the Inception Score needs at least {opts.is_splits} samples, got {gen.n}")
     results: dict[str, float] = {}

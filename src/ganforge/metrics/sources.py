@@ -19,7 +19,7 @@ from torch import Tensor
 from ganforge.errors import UserError
 from ganforge.io import IMAGE_SUFFIXES
 
-Batch = tuple[Tensor, "Tensor | None"]           # images [B, C, H, W] in [-1, 1], labels [B] or None
+Batch = tuple[Tensor, "Tensor | None"]  # images [B, C, H, W] in [-1, 1], labels [B] or None
 
 
 def batch_seed(seed: int, index: int) -> int:
@@ -73,14 +73,16 @@ def _layout(shape: tuple[int, ...], name: str) -> str:
             return "NCHW"
         if shape[3] in (1, 3):
             return "NHWC"
-    raise UserError(f"{name}: image array of shape {tuple(shape)}; expected [N, H, W], [N, C, H, W] or "
-                    "[N, H, W, C] with 1 (grey) or 3 (RGB) channels")
+    raise UserError(
+        f"{name}: image array of shape {tuple(shape)}; expected [N, H, W], [N, C, H, W] or "
+        "[N, H, W, C] with 1 (grey) or 3 (RGB) channels"
+    )
 
 
 def _to_tensor(batch: np.ndarray, layout: str, name: str) -> Tensor:
     """A batch in `layout` -> float [B, C, H, W] in [-1, 1] (uint8 is mapped from [0, 255];
     floats are passed on as they are and range-checked by the extractor)."""
-    x = torch.from_numpy(np.array(batch))                # a writable copy of this batch only
+    x = torch.from_numpy(np.array(batch))  # a writable copy of this batch only
     if layout == "NHW":
         x = x.unsqueeze(1)
     elif layout == "NHWC":
@@ -95,8 +97,9 @@ def _to_tensor(batch: np.ndarray, layout: str, name: str) -> Tensor:
 class ArraySource(ImageSource):
     """An in-memory or memory-mapped array (a data set split, an .npy file)."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray | None, name: str,
-                 digest: Callable[[], str] | None = None):
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray | None, name: str, digest: Callable[[], str] | None = None
+    ):
         self.images, self.labels, self.name = images, labels, name
         self.layout = _layout(images.shape, name)
         self.length = len(images)
@@ -122,7 +125,9 @@ class ArraySource(ImageSource):
 def _file_digest(path: Path) -> Callable[[], str]:
     def digest() -> str:
         from ganforge.metrics.extractors import file_sha256
+
         return file_sha256(path)
+
     return digest
 
 
@@ -137,8 +142,10 @@ class NpzSource(ImageSource):
                 members = {Path(m).stem: m for m in zf.namelist() if m.endswith(".npy")}
                 self.member = members.get("images") or members.get("x")
                 if self.member is None:
-                    raise UserError(f"{path}: no 'images' or 'x' array (found: {', '.join(sorted(members)) or 'none'}); "
-                                    "save with np.savez(path, images=uint8 [N, H, W(, C)])")
+                    raise UserError(
+                        f"{path}: no 'images' or 'x' array (found: {', '.join(sorted(members)) or 'none'}); "
+                        "save with np.savez(path, images=uint8 [N, H, W(, C)])"
+                    )
                 with zf.open(self.member) as f:
                     self.shape, self.fortran, self.dtype = self._header(f)
         except (zipfile.BadZipFile, OSError, EOFError) as e:
@@ -171,18 +178,18 @@ class NpzSource(ImageSource):
         total = min(n, self.length)
         with zipfile.ZipFile(self.path) as zf, zf.open(self.member) as f:
             self._header(f)
-            if self.fortran:       # column-major rows are not contiguous: read it whole (rare)
+            if self.fortran:  # column-major rows are not contiguous: read it whole (rare)
                 whole = np.lib.format.read_array(f, allow_pickle=False)
             for i in range(0, total, batch_size):
                 b = min(batch_size, total - i)
                 if self.fortran:
-                    arr = whole[i:i + b]
+                    arr = whole[i : i + b]
                 else:
                     buf = f.read(b * row)
                     if len(buf) != b * row:
                         raise UserError(f"{self.path}: image array is truncated; save it again")
                     arr = np.frombuffer(buf, dtype=self.dtype).reshape((b,) + tuple(self.shape[1:]))
-                labels = None if self.labels is None else torch.from_numpy(self.labels[i:i + b])
+                labels = None if self.labels is None else torch.from_numpy(self.labels[i : i + b])
                 yield _to_tensor(arr, self.layout, self.name), labels
 
     def content_hash(self) -> str:
@@ -199,8 +206,10 @@ class FolderSource(ImageSource):
 
     def __init__(self, path: Path):
         self.path, self.name = path, path.name or str(path)
-        self.files = sorted((p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
-                            key=lambda p: p.relative_to(path).as_posix())
+        self.files = sorted(
+            (p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+            key=lambda p: p.relative_to(path).as_posix(),
+        )
         if not self.files:
             raise UserError(f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
         self.length = len(self.files)
@@ -220,13 +229,15 @@ class FolderSource(ImageSource):
     def batches(self, n: int, batch_size: int) -> Iterator[Batch]:
         files = self.files[:n]
         for i in range(0, len(files), batch_size):
-            arrays = [self._read(p) for p in files[i:i + batch_size]]
+            arrays = [self._read(p) for p in files[i : i + batch_size]]
             sizes = {a.shape[:2] for a in arrays}
             if len(sizes) > 1:
                 first = files[i]
                 odd = next(p for p, a in zip(files[i:], arrays) if a.shape[:2] != arrays[0].shape[:2])
-                raise UserError(f"{self.path}: images differ in size ({first.name} is {arrays[0].shape[1]}x"
-                                f"{arrays[0].shape[0]}, {odd.name} is not); resize them to one size")
+                raise UserError(
+                    f"{self.path}: images differ in size ({first.name} is {arrays[0].shape[1]}x"
+                    f"{arrays[0].shape[0]}, {odd.name} is not); resize them to one size"
+                )
             arr = np.stack(arrays)
             yield _to_tensor(arr, "NHW" if arr.ndim == 3 else "NHWC", self.name), None
 
@@ -245,7 +256,7 @@ class SamplerSource(ImageSource):
 
     def __init__(self, sample: Callable, n: int, seed: int = 0, name: str = "generator"):
         self.sample, self.length, self.seed, self.name = sample, n, seed, name
-        self.has_labels = False           # known only once the first batch arrives
+        self.has_labels = False  # known only once the first batch arrives
 
     def batches(self, n: int, batch_size: int) -> Iterator[Batch]:
         total = min(n, self.length)
@@ -255,8 +266,10 @@ class SamplerSource(ImageSource):
             images, labels = out if isinstance(out, (tuple, list)) else (out, None)
             if not isinstance(images, Tensor) or len(images) != b:
                 got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
-                raise UserError(f"{self.name}: sample({b}, seed) returned {got}; expected a tensor of "
-                                f"{b} images [N, C, H, W] (or an (images, labels) pair)")
+                raise UserError(
+                    f"{self.name}: sample({b}, seed) returned {got}; expected a tensor of "
+                    f"{b} images [N, C, H, W] (or an (images, labels) pair)"
+                )
             if labels is not None:
                 labels = torch.as_tensor(labels).reshape(-1).long().cpu()
                 if len(labels) != b:
@@ -295,6 +308,8 @@ def open_images(spec: str | Path) -> ImageSource:
     if text in SOURCES:
         raise UserError(f"'{text}': say which split, e.g. '{text}:test' or '{text}:train'")
     if path.suffix in (".npz", ".npy") or path.parent != Path(".") or not m:
-        raise UserError(f"'{text}' not found: give a data set split ({', '.join(f'{s}:test' for s in SOURCES)}), "
-                        "a folder of images, or an .npz/.npy file that exists")
+        raise UserError(
+            f"'{text}' not found: give a data set split ({', '.join(f'{s}:test' for s in SOURCES)}), "
+            "a folder of images, or an .npz/.npy file that exists"
+        )
     raise UserError(f"unknown data set '{m.group(1)}' in '{text}'; choose one of: {', '.join(SOURCES)}")

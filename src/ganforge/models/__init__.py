@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 
 from ganforge.models.registry import MODELS, Family, register_family
 
-SHARED = {"registry", "layers"}         # modules that hold no family
+SHARED = {"registry", "layers"}  # modules that hold no family
 
 
 def _load_families() -> None:

@@ -43,12 +43,14 @@ from ganforge.schema import ModelConfig
 class BigGANConfig(SpectralNormOptions, ModelConfig):
     can_condition: ClassVar[bool] = True
     family: str = "biggan"
-    z_dim: int = 100                  # split into chunks: one for the input layer, one per G block (hierarchical z)
-    g_width: int = 64                 # channel multiplier of G (BigGAN's ch)
-    d_width: int = 64                 # channel multiplier of D
-    embed_dim: int = 32               # the shared class embedding (Brock 2019: 128)
-    attention: int | None = None      # feature resolution of the self-attention block in G and D; None: half the image size; 0: none
-    d_sn: bool = True                 # spectral norm on D (and G with g_sn), as in BigGAN
+    z_dim: int = 100  # split into chunks: one for the input layer, one per G block (hierarchical z)
+    g_width: int = 64  # channel multiplier of G (BigGAN's ch)
+    d_width: int = 64  # channel multiplier of D
+    embed_dim: int = 32  # the shared class embedding (Brock 2019: 128)
+    attention: int | None = (
+        None  # feature resolution of the self-attention block in G and D; None: half the image size; 0: none
+    )
+    d_sn: bool = True  # spectral norm on D (and G with g_sn), as in BigGAN
 
     @property
     def conditional(self) -> bool:
@@ -58,8 +60,11 @@ class BigGANConfig(SpectralNormOptions, ModelConfig):
         if self.embed_dim < 1:
             raise UserError(f"model.embed_dim={self.embed_dim}: must be >= 1, for example 128")
         if self.attention is not None and self.attention < 0:
-            raise UserError(f"model.attention={self.attention}: a feature resolution such as 16, 0 for none, "
-                            "or none for the default")
+            raise UserError(
+                f"model.attention={self.attention}: a feature resolution such as 16, 0 for none, "
+                "or none for the default"
+            )
+
 
 # resolution -> (G channel multiples: input of block 1, then each block's output; D blocks' outputs
 # and whether each halves the size)
@@ -86,11 +91,11 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         n, _, h, w = x.shape
-        theta = self.theta(x).flatten(2)                                   # [N, C/8, HW]
-        phi = F.max_pool2d(self.phi(x), 2).flatten(2)                      # [N, C/8, HW/4]
-        g = F.max_pool2d(self.g(x), 2).flatten(2)                          # [N, C/2, HW/4]
-        beta = torch.softmax(theta.transpose(1, 2) @ phi, dim=-1)          # [N, HW, HW/4]: attention per position
-        o = (g @ beta.transpose(1, 2)).view(n, self.c_v, h, w)             # [N, C/2, H, W]
+        theta = self.theta(x).flatten(2)  # [N, C/8, HW]
+        phi = F.max_pool2d(self.phi(x), 2).flatten(2)  # [N, C/8, HW/4]
+        g = F.max_pool2d(self.g(x), 2).flatten(2)  # [N, C/2, HW/4]
+        beta = torch.softmax(theta.transpose(1, 2) @ phi, dim=-1)  # [N, HW, HW/4]: attention per position
+        o = (g @ beta.transpose(1, 2)).view(n, self.c_v, h, w)  # [N, C/2, H, W]
         return x + self.gamma * self.o(o)
 
 
@@ -109,23 +114,34 @@ def attention_resolution(resolution: int, attention: int | None) -> int:
 
 
 class BigGANGenerator(nn.Module):
-    ortho_exclude = ("shared",)          # BigGAN-PyTorch leaves the shared embedding out of ortho reg
+    ortho_exclude = ("shared",)  # BigGAN-PyTorch leaves the shared embedding out of ortho reg
 
-    def __init__(self, z_dim: int, channels: int, resolution: int, num_classes: int, width: int = 64,
-                 shared_dim: int = 128, attention: int | None = None, sn: bool = True):
+    def __init__(
+        self,
+        z_dim: int,
+        channels: int,
+        resolution: int,
+        num_classes: int,
+        width: int = 64,
+        shared_dim: int = 128,
+        attention: int | None = None,
+        sn: bool = True,
+    ):
         super().__init__()
         mults = ARCH[resolution][0]
         n_blocks = len(mults) - 1
         if z_dim < n_blocks + 1:
-            raise UserError(f"BigGAN at {resolution} px splits z into {n_blocks + 1} chunks (one per block and one "
-                            f"for the input); model.z_dim={z_dim} is too small, use e.g. 120")
+            raise UserError(
+                f"BigGAN at {resolution} px splits z into {n_blocks + 1} chunks (one per block and one "
+                f"for the input); model.z_dim={z_dim} is too small, use e.g. 120"
+            )
         self.z_dim, self.num_classes, self.n_chunks = z_dim, num_classes, n_blocks + 1
-        chunks = [len(c) for c in torch.arange(z_dim).tensor_split(self.n_chunks)]   # as z.tensor_split does
+        chunks = [len(c) for c in torch.arange(z_dim).tensor_split(self.n_chunks)]  # as z.tensor_split does
         self.c0 = mults[0] * width
         self.shared = nn.Embedding(num_classes, shared_dim)
         self.linear = nn.Linear(chunks[0], self.c0 * 4 * 4)
         self.blocks = nn.ModuleList()
-        self.attn = nn.ModuleDict()                           # str(block index) -> attention after it
+        self.attn = nn.ModuleDict()  # str(block index) -> attention after it
         at = attention_resolution(resolution, attention)
         size = 4
         for i in range(n_blocks):
@@ -136,25 +152,26 @@ class BigGANGenerator(nn.Module):
                 self.attn[str(i)] = SelfAttention(c_out)
         self.bn = nn.BatchNorm2d(mults[-1] * width)
         self.out = nn.Conv2d(mults[-1] * width, channels, 3, 1, 1)
-        _ortho_init(self)                                     # also gives CBN's gain/bias maps non-zero weights for SN
+        _ortho_init(self)  # also gives CBN's gain/bias maps non-zero weights for SN
         if sn:
             spectral_norm_all(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         if y is None:
             raise ValueError("BigGAN's generator is class-conditional: call it with labels y (int64 [N])")
-        zs = z.tensor_split(self.n_chunks, dim=1)             # hierarchical latent: [z_0, ..., z_B]
-        e = self.shared(y)                                    # [N, shared_dim]
-        h = self.linear(zs[0]).view(len(z), self.c0, 4, 4)    # [N, c0, 4, 4]
+        zs = z.tensor_split(self.n_chunks, dim=1)  # hierarchical latent: [z_0, ..., z_B]
+        e = self.shared(y)  # [N, shared_dim]
+        h = self.linear(zs[0]).view(len(z), self.c0, 4, 4)  # [N, c0, 4, 4]
         for i, block in enumerate(self.blocks):
-            h = block(h, torch.cat([e, zs[i + 1]], 1))        # [N, c_i, 2H, 2W], CBN conditioned on [e, z_i]
+            h = block(h, torch.cat([e, zs[i + 1]], 1))  # [N, c_i, 2H, 2W], CBN conditioned on [e, z_i]
             if str(i) in self.attn:
                 h = self.attn[str(i)](h)
-        return self.out(F.relu(self.bn(h))).tanh()            # [N, C, H, W] in [-1, 1]
+        return self.out(F.relu(self.bn(h))).tanh()  # [N, C, H, W] in [-1, 1]
 
 
-def biggan_discriminator(channels: int, resolution: int, num_classes: int, width: int = 64,
-                         attention: int | None = None, sn: bool = True) -> ConditionalDiscriminator:
+def biggan_discriminator(
+    channels: int, resolution: int, num_classes: int, width: int = 64, attention: int | None = None, sn: bool = True
+) -> ConditionalDiscriminator:
     """BigGAN's D: ResNet blocks (resnet.DBlock) with self-attention, sum pool, projection head."""
     _, mults, downs = ARCH[resolution]
     at = attention_resolution(resolution, attention)
@@ -163,9 +180,9 @@ def biggan_discriminator(channels: int, resolution: int, num_classes: int, width
     for i, (m, down) in enumerate(zip(mults, downs)):
         layers.append(DBlock(c_in, m * width, down=down, first=(i == 0)))
         c_in, size = m * width, size // 2 if down else size
-        if size == at and down:                               # once, after the block that reaches it
+        if size == at and down:  # once, after the block that reaches it
             layers.append(SelfAttention(c_in))
-    trunk = nn.Sequential(*layers, SumPool())                 # [N, C, H, W] -> [N, c_last]
+    trunk = nn.Sequential(*layers, SumPool())  # [N, C, H, W] -> [N, c_last]
     _ortho_init(trunk)
     return ConditionalDiscriminator(trunk, c_in, num_classes, "projection", sn=sn, init="ortho")
 
@@ -182,8 +199,11 @@ def build_biggan(cfg: BigGANConfig, shape: tuple[int, ...], num_classes: int = 0
     d_sizes = [res // 2 ** (i + 1) for i, d in enumerate(ARCH[res][2]) if d]
     if at and (at not in g_sizes or at not in d_sizes):
         valid = sorted(set(g_sizes) & set(d_sizes))
-        raise UserError(f"model.attention={at}: at {res} px attention can sit at {', '.join(map(str, valid))} "
-                        "pixels (or 0 for none)")
-    return {"G": BigGANGenerator(cfg.z_dim, c, res, num_classes, cfg.g_width, cfg.embed_dim, cfg.attention,
-                                 sn=cfg.g_sn),
-            "D": biggan_discriminator(c, res, num_classes, cfg.d_width, cfg.attention, sn=cfg.d_sn)}
+        raise UserError(
+            f"model.attention={at}: at {res} px attention can sit at {', '.join(map(str, valid))} "
+            "pixels (or 0 for none)"
+        )
+    return {
+        "G": BigGANGenerator(cfg.z_dim, c, res, num_classes, cfg.g_width, cfg.embed_dim, cfg.attention, sn=cfg.g_sn),
+        "D": biggan_discriminator(c, res, num_classes, cfg.d_width, cfg.attention, sn=cfg.d_sn),
+    }

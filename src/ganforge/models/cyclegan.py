@@ -22,7 +22,7 @@ from ganforge.objectives.translation import CycleGANObjective
 @dataclass
 class CycleGANConfig(TranslationConfig):
     family: str = "cyclegan"
-    resnet_blocks: int = 9            # residual blocks of each generator (Zhu et al. 2017: 6 at 128 px, 9 at 256)
+    resnet_blocks: int = 9  # residual blocks of each generator (Zhu et al. 2017: 6 at 128 px, 9 at 256)
 
     def validate(self, cfg) -> None:
         super().validate(cfg)
@@ -37,8 +37,14 @@ class ResidualBlock(nn.Module):
         super().__init__()
         bias = norm != "batch"
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), norm2d(norm, channels), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), norm2d(norm, channels))
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=bias),
+            norm2d(norm, channels),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=bias),
+            norm2d(norm, channels),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
@@ -49,44 +55,63 @@ class ResnetGenerator(nn.Module):
 
     N_DOWN = 2
 
-    def __init__(self, in_channels: int, out_channels: int, size: int, width: int = 64,
-                 blocks: int = 9, norm: str = "instance"):
+    def __init__(
+        self, in_channels: int, out_channels: int, size: int, width: int = 64, blocks: int = 9, norm: str = "instance"
+    ):
         super().__init__()
-        if size % 2 ** self.N_DOWN:
-            raise UserError(f"the CycleGAN generator halves the image twice: the size must be a multiple of 4, "
-                            f"got {size}; set data.resolution")
+        if size % 2**self.N_DOWN:
+            raise UserError(
+                f"the CycleGAN generator halves the image twice: the size must be a multiple of 4, "
+                f"got {size}; set data.resolution"
+            )
         self.size = size
         bias = norm != "batch"
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7, bias=bias),
-                                   norm2d(norm, width), nn.ReLU(True)]
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(in_channels, width, 7, bias=bias),
+            norm2d(norm, width),
+            nn.ReLU(True),
+        ]
         ch = width
         for _ in range(self.N_DOWN):
             layers += [nn.Conv2d(ch, ch * 2, 3, 2, 1, bias=bias), norm2d(norm, ch * 2), nn.ReLU(True)]
-            ch *= 2                                                  # [N, 4 width, size/4, size/4] after both
+            ch *= 2  # [N, 4 width, size/4, size/4] after both
         layers += [ResidualBlock(ch, norm) for _ in range(blocks)]
         for _ in range(self.N_DOWN):
-            layers += [nn.ConvTranspose2d(ch, ch // 2, 3, 2, 1, output_padding=1, bias=bias),
-                       norm2d(norm, ch // 2), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 3, 2, 1, output_padding=1, bias=bias),
+                norm2d(norm, ch // 2),
+                nn.ReLU(True),
+            ]
             ch //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        dcgan_init(self)                                             # N(0, 0.02), as in the paper's code
+        dcgan_init(self)  # N(0, 0.02), as in the paper's code
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.size or x.shape[-2] != self.size:
-            raise UserError(f"this generator translates {self.size}x{self.size} images, got "
-                            f"{x.shape[-2]}x{x.shape[-1]}")
-        return self.net(x)                                           # [N, out_channels, size, size]
+            raise UserError(
+                f"this generator translates {self.size}x{self.size} images, got {x.shape[-2]}x{x.shape[-1]}"
+            )
+        return self.net(x)  # [N, out_channels, size, size]
 
 
-@register_family("cyclegan", CycleGANConfig, CycleGANObjective, directions={"AtoB": "G", "BtoA": "F"},
-                 truncation=None, example_data=paired_example)
+@register_family(
+    "cyclegan",
+    CycleGANConfig,
+    CycleGANObjective,
+    directions={"AtoB": "G", "BtoA": "F"},
+    truncation=None,
+    example_data=paired_example,
+)
 def build_cyclegan(cfg: CycleGANConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """CycleGAN (Zhu et al. 2017): ResNet G: A->B and F: B->A, PatchGAN D_A and D_B; unpaired data"""
     c_a, size = image_shape(shape, "cyclegan")
     c_b = cfg.out_channels or c_a
     check_patch_size(size, cfg.d_layers)
-    return {"G": ResnetGenerator(c_a, c_b, size, cfg.g_width, cfg.resnet_blocks, cfg.g_norm),
-            "F": ResnetGenerator(c_b, c_a, size, cfg.g_width, cfg.resnet_blocks, cfg.g_norm),
-            "D_A": PatchDiscriminator(c_a, cfg.d_width, cfg.d_layers, cfg.d_norm),
-            "D_B": PatchDiscriminator(c_b, cfg.d_width, cfg.d_layers, cfg.d_norm)}
+    return {
+        "G": ResnetGenerator(c_a, c_b, size, cfg.g_width, cfg.resnet_blocks, cfg.g_norm),
+        "F": ResnetGenerator(c_b, c_a, size, cfg.g_width, cfg.resnet_blocks, cfg.g_norm),
+        "D_A": PatchDiscriminator(c_a, cfg.d_width, cfg.d_layers, cfg.d_norm),
+        "D_B": PatchDiscriminator(c_b, cfg.d_width, cfg.d_layers, cfg.d_norm),
+    }

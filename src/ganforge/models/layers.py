@@ -21,13 +21,13 @@ def check_norms(cfg_model, *keys: str) -> None:
 
 @dataclass
 class SpectralNormOptions:
-    d_sn: bool = False                # spectral norm on D's layers (Miyato 2018)
-    g_sn: bool = False                # spectral norm on G's layers too (SAGAN, Zhang et al. 2019)
+    d_sn: bool = False  # spectral norm on D's layers (Miyato 2018)
+    g_sn: bool = False  # spectral norm on G's layers too (SAGAN, Zhang et al. 2019)
 
 
 @dataclass
 class PackingOptions:
-    pack: int = 1                     # PacGAN (Lin et al. 2018): D judges packs of m samples; 1: off
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges packs of m samples; 1: off
 
     def check_pack(self, cfg) -> None:
         if self.pack < 1 or cfg.train.batch_size % self.pack:
@@ -36,7 +36,7 @@ class PackingOptions:
 
 @dataclass
 class MinibatchStdOptions:
-    mbstd: int = 0                    # minibatch-stddev group size in D (Karras et al. 2018); 0: off
+    mbstd: int = 0  # minibatch-stddev group size in D (Karras et al. 2018); 0: off
 
     def check_mbstd(self) -> None:
         if self.mbstd < 0 or self.mbstd == 1:
@@ -82,7 +82,7 @@ def spectral_norm_all(module: nn.Module) -> nn.Module:
 
     for m in list(module.modules()):
         if isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d)):
-            spectral_norm(m, dim=1)        # transposed convs keep output channels in dim 1
+            spectral_norm(m, dim=1)  # transposed convs keep output channels in dim 1
         elif isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
             spectral_norm(m)
     return module
@@ -101,11 +101,11 @@ class MinibatchStdDev(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         n = len(x)
         g = max(d for d in range(1, min(self.group_size, n) + 1) if n % d == 0)
-        y = x.reshape(g, n // g, *x.shape[1:])                         # [G, N/G, ...]: sample i is in group i % (N/G)
-        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()             # [N/G, ...] per feature, over each group
-        stat = std.flatten(1).mean(1)                                  # [N/G]
-        stat = stat.repeat(g)                                          # [N]: back to every sample of the group
-        extra = stat.view(n, 1, *([1] * (x.ndim - 2))).expand(n, 1, *x.shape[2:])   # [N, 1, H, W] or [N, 1]
+        y = x.reshape(g, n // g, *x.shape[1:])  # [G, N/G, ...]: sample i is in group i % (N/G)
+        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()  # [N/G, ...] per feature, over each group
+        stat = std.flatten(1).mean(1)  # [N/G]
+        stat = stat.repeat(g)  # [N]: back to every sample of the group
+        extra = stat.view(n, 1, *([1] * (x.ndim - 2))).expand(n, 1, *x.shape[2:])  # [N, 1, H, W] or [N, 1]
         return torch.cat([x, extra], 1)
 
 
@@ -121,7 +121,7 @@ class Pack(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if len(x) % self.m:
             raise ValueError(f"PacGAN: a batch of {len(x)} samples cannot be split into packs of {self.m}")
-        return x.reshape(len(x) // self.m, self.m * x.shape[1], *x.shape[2:])   # [N/m, m*C, ...]
+        return x.reshape(len(x) // self.m, self.m * x.shape[1], *x.shape[2:])  # [N/m, m*C, ...]
 
 
 class ConditionalBatchNorm2d(nn.Module):
@@ -147,6 +147,6 @@ class ConditionalBatchNorm2d(nn.Module):
         nn.init.zeros_(self.bias.weight)
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        gamma = 1 + self.gain(c)                                      # [N, C]
-        beta = self.bias(c)                                           # [N, C]
-        return gamma[:, :, None, None] * self.bn(x) + beta[:, :, None, None]   # [N, C, H, W]
+        gamma = 1 + self.gain(c)  # [N, C]
+        beta = self.bias(c)  # [N, C]
+        return gamma[:, :, None, None] * self.bn(x) + beta[:, :, None, None]  # [N, C, H, W]

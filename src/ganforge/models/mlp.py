@@ -23,8 +23,8 @@ from ganforge.schema import ModelConfig
 class MLPConfig(DiscriminatorOptions, ModelConfig):
     family: str = "mlp"
     z_dim: int = 100
-    hidden: int = 512                 # hidden units per layer
-    depth: int = 3                    # hidden layers
+    hidden: int = 512  # hidden units per layer
+    depth: int = 3  # hidden layers
 
     def validate(self, cfg) -> None:
         if self.hidden < 1 or self.depth < 1:
@@ -33,8 +33,7 @@ class MLPConfig(DiscriminatorOptions, ModelConfig):
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, depth: int, images: bool,
-                 sn: bool = False):
+    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, depth: int, images: bool, sn: bool = False):
         super().__init__()
         self.z_dim, self.shape = z_dim, tuple(shape)
         layers, width = [], z_dim
@@ -43,23 +42,24 @@ class MLPGenerator(nn.Module):
             width = hidden
         layers.append(nn.Linear(width, math.prod(shape)))
         if images:
-            layers.append(nn.Tanh())                    # images live in [-1, 1]; points are unbounded
+            layers.append(nn.Tanh())  # images live in [-1, 1]; points are unbounded
         self.net = nn.Sequential(*layers)
         if sn:
             spectral_norm_all(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.net(z).view(len(z), *self.shape)   # [N, *shape]
+        return self.net(z).view(len(z), *self.shape)  # [N, *shape]
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, shape: tuple[int, ...], hidden: int, depth: int, sn: bool = False, pack: int = 1,
-                 mbstd: int = 0):
+    def __init__(
+        self, shape: tuple[int, ...], hidden: int, depth: int, sn: bool = False, pack: int = 1, mbstd: int = 0
+    ):
         super().__init__()
-        layers: list[nn.Module] = [Pack(pack)] if pack > 1 else []     # [N, F] -> [N/m, m*F]
+        layers: list[nn.Module] = [Pack(pack)] if pack > 1 else []  # [N, F] -> [N/m, m*F]
         width = math.prod(shape) * pack
         for i in range(depth):
-            if mbstd and i == depth - 1:                # before the last hidden layer, so D can act on it
+            if mbstd and i == depth - 1:  # before the last hidden layer, so D can act on it
                 layers.append(MinibatchStdDev(mbstd))  # [N, width + 1]
                 width += 1
             layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
@@ -70,13 +70,14 @@ class MLPDiscriminator(nn.Module):
             spectral_norm_all(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.net(x.flatten(1)).squeeze(1)        # [N] logits ([N / pack] with PacGAN packing)
+        return self.net(x.flatten(1)).squeeze(1)  # [N] logits ([N / pack] with PacGAN packing)
 
 
 @register_family("mlp", MLPConfig)
 def build_mlp(cfg: MLPConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """Vanilla GAN: MLP G and D (Goodfellow et al. 2014), images or 2-D points"""
     images = len(shape) == 3
-    return {"G": MLPGenerator(cfg.z_dim, shape, cfg.hidden, cfg.depth, images, sn=cfg.g_sn),
-            "D": MLPDiscriminator(shape, cfg.hidden, cfg.depth, sn=cfg.d_sn, pack=cfg.pack,
-                                  mbstd=cfg.mbstd)}
+    return {
+        "G": MLPGenerator(cfg.z_dim, shape, cfg.hidden, cfg.depth, images, sn=cfg.g_sn),
+        "D": MLPDiscriminator(shape, cfg.hidden, cfg.depth, sn=cfg.d_sn, pack=cfg.pack, mbstd=cfg.mbstd),
+    }

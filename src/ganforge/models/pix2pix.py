@@ -24,12 +24,13 @@ from ganforge.schema import ModelConfig
 @dataclass
 class TranslationConfig(ModelConfig):
     """What pix2pix and CycleGAN share: widths, norms, domain B's channels, the PatchGAN's depth."""
-    g_width: int = 64                 # channels of G's first layer
-    d_width: int = 64                 # channels of the PatchGAN's first layer
-    g_norm: str = "batch"             # batch | instance | none
+
+    g_width: int = 64  # channels of G's first layer
+    d_width: int = 64  # channels of the PatchGAN's first layer
+    g_norm: str = "batch"  # batch | instance | none
     d_norm: str = "batch"
-    out_channels: int | None = None   # channels of domain B; None: the same as domain A
-    d_layers: int = 3                 # PatchGAN strided conv layers (3: a 70x70 receptive field)
+    out_channels: int | None = None  # channels of domain B; None: the same as domain A
+    d_layers: int = 3  # PatchGAN strided conv layers (3: a 70x70 receptive field)
 
     def validate(self, cfg) -> None:
         check_norms(self, "g_norm", "d_norm")
@@ -42,14 +43,15 @@ class TranslationConfig(ModelConfig):
 @dataclass
 class Pix2PixConfig(TranslationConfig):
     family: str = "pix2pix"
-    unet_depth: int | None = None     # U-Net down-samplings; None: halve while even, at most 8 (5 at 32 px, 8 at 256)
-    dropout: float = 0.5              # dropout in the U-Net's 3 up-blocks below the bottleneck, its only noise
+    unet_depth: int | None = None  # U-Net down-samplings; None: halve while even, at most 8 (5 at 32 px, 8 at 256)
+    dropout: float = 0.5  # dropout in the U-Net's 3 up-blocks below the bottleneck, its only noise
 
     def validate(self, cfg) -> None:
         super().validate(cfg)
         if self.unet_depth is not None and not 1 <= self.unet_depth <= 8:
-            raise UserError(f"model.unet_depth={self.unet_depth}: choose 1 to 8 down-samplings, or none for the "
-                            "deepest that fits")
+            raise UserError(
+                f"model.unet_depth={self.unet_depth}: choose 1 to 8 down-samplings, or none for the deepest that fits"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise UserError(f"model.dropout={self.dropout}: a probability in [0, 1)")
 
@@ -72,51 +74,63 @@ class UNetGenerator(nn.Module):
     these are exactly the paper's three dropout blocks; at depth < 8 we keep three such levels, where
     the paper's code would have none, so small models keep their noise.)"""
 
-    def __init__(self, in_channels: int, out_channels: int, size: int, depth: int | None = None,
-                 width: int = 64, norm: str = "batch", dropout: float = 0.5):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        size: int,
+        depth: int | None = None,
+        width: int = 64,
+        norm: str = "batch",
+        dropout: float = 0.5,
+    ):
         super().__init__()
         depth = default_unet_depth(size) if depth is None else depth
-        if depth < 1 or size % (2 ** depth):
-            raise UserError(f"a U-Net with {depth} down-samplings needs an image size divisible by "
-                            f"2^{depth} = {2 ** depth}, got {size}; set data.resolution to a multiple of "
-                            f"{2 ** max(depth, 1)} or lower model.unet_depth")
+        if depth < 1 or size % (2**depth):
+            raise UserError(
+                f"a U-Net with {depth} down-samplings needs an image size divisible by "
+                f"2^{depth} = {2**depth}, got {size}; set data.resolution to a multiple of "
+                f"{2 ** max(depth, 1)} or lower model.unet_depth"
+            )
         self.depth, self.size = depth, size
-        ch = [width * min(2 ** i, 8) for i in range(depth)]      # channels after down-block i
-        bias = norm != "batch"                                   # a norm's shift makes a bias redundant
+        ch = [width * min(2**i, 8) for i in range(depth)]  # channels after down-block i
+        bias = norm != "batch"  # a norm's shift makes a bias redundant
         self.down = nn.ModuleList()
         for i in range(depth):
             layers: list[nn.Module] = [] if i == 0 else [nn.LeakyReLU(0.2, True)]
             layers.append(nn.Conv2d(in_channels if i == 0 else ch[i - 1], ch[i], 4, 2, 1, bias=bias or i == 0))
             if 0 < i < depth - 1:
                 layers.append(norm2d(norm, ch[i]))
-            self.down.append(nn.Sequential(*layers))             # [N, ch[i], size / 2^(i+1), ...]
+            self.down.append(nn.Sequential(*layers))  # [N, ch[i], size / 2^(i+1), ...]
         dropout_levels = set(range(max(1, depth - 4), depth - 1))
-        self.up = nn.ModuleList()                                # up[i] brings level i's features to level i-1
+        self.up = nn.ModuleList()  # up[i] brings level i's features to level i-1
         for i in range(depth):
-            c_in = ch[i] if i == depth - 1 else 2 * ch[i]        # below the bottleneck: skip + upsampled
+            c_in = ch[i] if i == depth - 1 else 2 * ch[i]  # below the bottleneck: skip + upsampled
             if i == 0:
                 layers = [nn.ReLU(True), nn.ConvTranspose2d(c_in, out_channels, 4, 2, 1), nn.Tanh()]
             else:
-                layers = [nn.ReLU(True), nn.ConvTranspose2d(c_in, ch[i - 1], 4, 2, 1, bias=bias),
-                          norm2d(norm, ch[i - 1])]
+                layers = [
+                    nn.ReLU(True),
+                    nn.ConvTranspose2d(c_in, ch[i - 1], 4, 2, 1, bias=bias),
+                    norm2d(norm, ch[i - 1]),
+                ]
                 if dropout > 0 and i in dropout_levels:
                     layers.append(nn.Dropout(dropout))
             self.up.append(nn.Sequential(*layers))
-        dcgan_init(self)                                         # N(0, 0.02), as in the paper's code
+        dcgan_init(self)  # N(0, 0.02), as in the paper's code
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.size or x.shape[-2] != self.size:
-            raise UserError(f"this U-Net translates {self.size}x{self.size} images, got "
-                            f"{x.shape[-2]}x{x.shape[-1]}")
+            raise UserError(f"this U-Net translates {self.size}x{self.size} images, got {x.shape[-2]}x{x.shape[-1]}")
         skips = []
         h = x
         for down in self.down:
             h = down(h)
-            skips.append(h)                                      # skips[i]: [N, ch[i], size / 2^(i+1), ...]
-        h = self.up[-1](skips[-1])                               # the bottleneck back up one level
+            skips.append(h)  # skips[i]: [N, ch[i], size / 2^(i+1), ...]
+        h = self.up[-1](skips[-1])  # the bottleneck back up one level
         for i in range(self.depth - 2, -1, -1):
-            h = self.up[i](torch.cat([skips[i], h], 1))          # [N, 2 ch[i], ...] -> level i-1
-        return h                                                 # [N, out_channels, size, size]
+            h = self.up[i](torch.cat([skips[i], h], 1))  # [N, 2 ch[i], ...] -> level i-1
+        return h  # [N, out_channels, size, size]
 
 
 class PatchDiscriminator(nn.Module):
@@ -128,22 +142,25 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, in_channels: int, width: int = 64, n_layers: int = 3, norm: str = "batch"):
         super().__init__()
         bias = norm != "batch"
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on the input
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_channels, width, 4, 2, 1),
+            nn.LeakyReLU(0.2, True),
+        ]  # no norm on the input
         ch = width
         for n in range(1, n_layers + 1):
-            c = width * min(2 ** n, 8)
-            stride = 2 if n < n_layers else 1                    # the last of these keeps the size
+            c = width * min(2**n, 8)
+            stride = 2 if n < n_layers else 1  # the last of these keeps the size
             layers += [nn.Conv2d(ch, c, 4, stride, 1, bias=bias), norm2d(norm, c), nn.LeakyReLU(0.2, True)]
             ch = c
-        layers.append(nn.Conv2d(ch, 1, 4, 1, 1))                 # one logit per patch
+        layers.append(nn.Conv2d(ch, 1, 4, 1, 1))  # one logit per patch
         self.net = nn.Sequential(*layers)
         self.n_layers = n_layers
         dcgan_init(self)
 
     def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         if cond is not None:
-            x = torch.cat([cond, x], 1)                          # [N, C_a + C_b, H, W]
-        return self.net(x).squeeze(1)                            # [N, h, w] patch logits
+            x = torch.cat([cond, x], 1)  # [N, C_a + C_b, H, W]
+        return self.net(x).squeeze(1)  # [N, h, w] patch logits
 
 
 def receptive_field(module: nn.Module) -> int:
@@ -158,9 +175,11 @@ def receptive_field(module: nn.Module) -> int:
 
 def check_patch_size(size: int, n_layers: int) -> None:
     """The PatchGAN halves the size n_layers times, then two 4x4 stride-1 convs remove 1 px each."""
-    if size // 2 ** n_layers - 2 < 1:
-        raise UserError(f"a PatchGAN with {n_layers} strided layers needs images of at least "
-                        f"{3 * 2 ** n_layers} px, got {size}; lower model.d_layers")
+    if size // 2**n_layers - 2 < 1:
+        raise UserError(
+            f"a PatchGAN with {n_layers} strided layers needs images of at least "
+            f"{3 * 2**n_layers} px, got {size}; lower model.d_layers"
+        )
 
 
 def image_shape(shape: tuple[int, ...], family: str) -> tuple[int, int]:
@@ -170,12 +189,15 @@ def image_shape(shape: tuple[int, ...], family: str) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-@register_family("pix2pix", Pix2PixConfig, Pix2PixObjective, directions={"AtoB": "G"}, truncation=None,
-                 example_data=paired_example)
+@register_family(
+    "pix2pix", Pix2PixConfig, Pix2PixObjective, directions={"AtoB": "G"}, truncation=None, example_data=paired_example
+)
 def build_pix2pix(cfg: Pix2PixConfig, shape: tuple[int, ...], num_classes: int = 0) -> dict[str, nn.Module]:
     """pix2pix (Isola et al. 2017): U-Net G, PatchGAN D on (input, output) pairs; paired data"""
     c_a, size = image_shape(shape, "pix2pix")
     c_b = cfg.out_channels or c_a
     check_patch_size(size, cfg.d_layers)
-    return {"G": UNetGenerator(c_a, c_b, size, cfg.unet_depth, cfg.g_width, cfg.g_norm, cfg.dropout),
-            "D": PatchDiscriminator(c_a + c_b, cfg.d_width, cfg.d_layers, cfg.d_norm)}
+    return {
+        "G": UNetGenerator(c_a, c_b, size, cfg.unet_depth, cfg.g_width, cfg.g_norm, cfg.dropout),
+        "D": PatchDiscriminator(c_a + c_b, cfg.d_width, cfg.d_layers, cfg.d_norm),
+    }

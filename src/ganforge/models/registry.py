@@ -37,13 +37,13 @@ def paired_example(shape: tuple[int, ...], n: int = 32, seed: int = 0) -> dict[s
 @dataclass(frozen=True)
 class Family:
     name: str
-    config: type[ModelConfig]                     # the `model` section: the family's options and validate()
-    build: Callable[..., dict[str, nn.Module]]    # build(cfg.model, shape, num_classes) -> {"G": ..., "D": ...}
-    objective: type[Objective] = AdversarialObjective   # trains the networks; its Loss is the `loss` section
-    directions: Mapping[str, str] = field(default_factory=dict)   # translation: direction -> network ({}: G maps noise)
-    truncation: str | None = "z"                  # where the truncation trick works: "z" (|z_i| <= psi), "w" (StyleGAN), None
-    styles: bool = False                          # per-layer styles: style mixing and projection into W
-    example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example   # for the contract test
+    config: type[ModelConfig]  # the `model` section: the family's options and validate()
+    build: Callable[..., dict[str, nn.Module]]  # build(cfg.model, shape, num_classes) -> {"G": ..., "D": ...}
+    objective: type[Objective] = AdversarialObjective  # trains the networks; its Loss is the `loss` section
+    directions: Mapping[str, str] = field(default_factory=dict)  # translation: direction -> network ({}: G maps noise)
+    truncation: str | None = "z"  # where the truncation trick works: "z" (|z_i| <= psi), "w" (StyleGAN), None
+    styles: bool = False  # per-layer styles: style mixing and projection into W
+    example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example  # for the contract test
     doc: str = ""
 
     def is_conditional(self, model_cfg: ModelConfig) -> bool:
@@ -64,14 +64,18 @@ MODELS: Registry[Family] = Registry("model family")
 FAMILIES = MODELS
 
 
-def register_family(name: str, config: type[ModelConfig], objective: type[Objective] = AdversarialObjective,
-                    **capabilities):
+def register_family(
+    name: str, config: type[ModelConfig], objective: type[Objective] = AdversarialObjective, **capabilities
+):
     """Decorator: `@register_family("dcgan", DCGANConfig)` over a builder function registers the family."""
+
     def add(build):
         doc = (build.__doc__ or "").strip()
-        MODELS.register(name, Family(name=name, config=config, build=build, objective=objective, doc=doc,
-                                     **capabilities), doc=doc)
+        MODELS.register(
+            name, Family(name=name, config=config, build=build, objective=objective, doc=doc, **capabilities), doc=doc
+        )
         return build
+
     return add
 
 

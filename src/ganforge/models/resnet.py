@@ -35,10 +35,10 @@ from ganforge.schema import ModelConfig
 class ResNetConfig(DiscriminatorOptions, ModelConfig):
     family: str = "resnet"
     z_dim: int = 100
-    g_width: int = 64                 # G's blocks have 4 * g_width channels (SNGAN: 256)
-    d_width: int = 64                 # D's blocks have 2 * d_width channels (SNGAN: 128)
-    g_norm: str = "batch"             # G normalisation: batch | instance | none (D has none, as in SNGAN)
-    d_sn: bool = True                 # spectral norm on D's layers: on, as in SNGAN
+    g_width: int = 64  # G's blocks have 4 * g_width channels (SNGAN: 256)
+    d_width: int = 64  # D's blocks have 2 * d_width channels (SNGAN: 128)
+    g_norm: str = "batch"  # G normalisation: batch | instance | none (D has none, as in SNGAN)
+    d_sn: bool = True  # spectral norm on D's layers: on, as in SNGAN
 
     def validate(self, cfg) -> None:
         check_norms(self, "g_norm")
@@ -51,8 +51,10 @@ def resnet_plan(resolution: int) -> tuple[int, int]:
     while base % 2 == 0 and base // 2 >= 4:
         base, n = base // 2, n + 1
     if n < 1 or base > 7:
-        raise UserError(f"the resnet family needs a resolution that halves down to 4-7 pixels (28, 32, 48, 64, "
-                        f"...), not {resolution}; set data.resolution, e.g. data.resolution=32")
+        raise UserError(
+            f"the resnet family needs a resolution that halves down to 4-7 pixels (28, 32, 48, 64, "
+            f"...), not {resolution}; set data.resolution, e.g. data.resolution=32"
+        )
     return base, n
 
 
@@ -113,8 +115,9 @@ class DBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
-    def __init__(self, z_dim: int, channels: int, resolution: int, width: int = 256, norm: str = "batch",
-                 sn: bool = False):
+    def __init__(
+        self, z_dim: int, channels: int, resolution: int, width: int = 256, norm: str = "batch", sn: bool = False
+    ):
         super().__init__()
         self.base, n_up = resnet_plan(resolution)
         self.z_dim, self.width = z_dim, width
@@ -127,23 +130,24 @@ class ResNetGenerator(nn.Module):
             spectral_norm_all(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        h = self.linear(z).view(len(z), self.width, self.base, self.base)   # [N, ch, base, base]
-        h = self.blocks(h)                                                  # [N, ch, H, W]
-        return self.out(F.relu(self.bn(h))).tanh()                          # [N, C, H, W] in [-1, 1]
+        h = self.linear(z).view(len(z), self.width, self.base, self.base)  # [N, ch, base, base]
+        h = self.blocks(h)  # [N, ch, H, W]
+        return self.out(F.relu(self.bn(h))).tanh()  # [N, C, H, W] in [-1, 1]
 
 
 class ResNetDiscriminator(nn.Module):
-    def __init__(self, channels: int, resolution: int, width: int = 128, sn: bool = True, pack: int = 1,
-                 mbstd: int = 0):
+    def __init__(
+        self, channels: int, resolution: int, width: int = 128, sn: bool = True, pack: int = 1, mbstd: int = 0
+    ):
         super().__init__()
         _, n_up = resnet_plan(resolution)
-        n_down = max(n_up - 1, 1)                         # 32 -> 8 x 8 features, as in SNGAN's CIFAR D
-        self.pack = Pack(pack) if pack > 1 else nn.Identity()   # [N, C, H, W] -> [N/m, m*C, H, W]
+        n_down = max(n_up - 1, 1)  # 32 -> 8 x 8 features, as in SNGAN's CIFAR D
+        self.pack = Pack(pack) if pack > 1 else nn.Identity()  # [N, C, H, W] -> [N/m, m*C, H, W]
         blocks: list[nn.Module] = [DBlock(channels * pack, width, down=True, first=True)]
         blocks += [DBlock(width, width, down=True) for _ in range(n_down - 1)]
         blocks.append(DBlock(width, width, down=False))
         if mbstd:
-            blocks.append(MinibatchStdDev(mbstd))        # [N, ch + 1, h, w]
+            blocks.append(MinibatchStdDev(mbstd))  # [N, ch + 1, h, w]
         blocks.append(DBlock(width + (1 if mbstd else 0), width, down=False))
         self.blocks = nn.Sequential(*blocks)
         self.linear = nn.Linear(width, 1)
@@ -152,9 +156,9 @@ class ResNetDiscriminator(nn.Module):
             spectral_norm_all(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        h = self.blocks(self.pack(x))                    # [N, ch, h, w]
-        h = F.relu(h).sum(dim=(2, 3))                     # global sum pooling: [N, ch]
-        return self.linear(h).squeeze(1)                  # [N] logits ([N / pack] with PacGAN packing)
+        h = self.blocks(self.pack(x))  # [N, ch, h, w]
+        h = F.relu(h).sum(dim=(2, 3))  # global sum pooling: [N, ch]
+        return self.linear(h).squeeze(1)  # [N] logits ([N / pack] with PacGAN packing)
 
 
 @register_family("resnet", ResNetConfig)
@@ -163,5 +167,7 @@ def build_resnet(cfg: ResNetConfig, shape: tuple[int, ...], num_classes: int = 0
     if len(shape) != 3 or shape[1] != shape[2]:
         raise UserError(f"the resnet family needs square images [C, H, W], got data of shape {list(shape)}")
     c, res = shape[0], shape[1]
-    return {"G": ResNetGenerator(cfg.z_dim, c, res, 4 * cfg.g_width, cfg.g_norm, sn=cfg.g_sn),
-            "D": ResNetDiscriminator(c, res, 2 * cfg.d_width, sn=cfg.d_sn, pack=cfg.pack, mbstd=cfg.mbstd)}
+    return {
+        "G": ResNetGenerator(cfg.z_dim, c, res, 4 * cfg.g_width, cfg.g_norm, sn=cfg.g_sn),
+        "D": ResNetDiscriminator(c, res, 2 * cfg.d_width, sn=cfg.d_sn, pack=cfg.pack, mbstd=cfg.mbstd),
+    }

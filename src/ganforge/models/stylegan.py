@@ -38,7 +38,7 @@ from ganforge.models.registry import register_family
 from ganforge.objectives.stylegan import StyleGANObjective
 from ganforge.schema import ModelConfig
 
-LRELU_GAIN = math.sqrt(2.0)     # keeps activations' second moment through lrelu(0.2) (StyleGAN's def_gain)
+LRELU_GAIN = math.sqrt(2.0)  # keeps activations' second moment through lrelu(0.2) (StyleGAN's def_gain)
 
 
 def lrelu(x: Tensor) -> Tensor:
@@ -66,10 +66,10 @@ def blur(x: Tensor, pad: tuple[int, int], gain: float = 1.0) -> Tensor:
     after padding (pad before, pad after) on both axes: StyleGAN2's anti-aliasing around every up- and
     downsampling convolution (Zhang 2019; Karras et al. 2020, appendix B)."""
     k = torch.tensor([1.0, 3.0, 3.0, 1.0], device=x.device, dtype=x.dtype)
-    f = (k[:, None] * k[None, :]) * (gain / 64.0)                      # [4, 4], sums to gain
+    f = (k[:, None] * k[None, :]) * (gain / 64.0)  # [4, 4], sums to gain
     c = x.shape[1]
     x = F.pad(x, (pad[0], pad[1], pad[0], pad[1]))
-    return F.conv2d(x, f.expand(c, 1, 4, 4), groups=c)                 # depthwise
+    return F.conv2d(x, f.expand(c, 1, 4, 4), groups=c)  # depthwise
 
 
 # --- equalised learning rate ----------------------------------------------------------------------
@@ -77,12 +77,19 @@ class EqualLinear(nn.Module):
     """y = x W^T * (lr_mul / sqrt(in)) + b * lr_mul, W stored ~ N(0, 1 / lr_mul^2) (ProGAN sec. 4.1;
     StyleGAN's lr multiplier: the mapping network uses 0.01, so its effective step is 100x smaller)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, bias_init: float = 0.0,
-                 lr_mul: float = 1.0, activate: bool = False):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        bias_init: float = 0.0,
+        lr_mul: float = 1.0,
+        activate: bool = False,
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
         self.bias = nn.Parameter(torch.full((out_features,), float(bias_init) / lr_mul)) if bias else None
-        self.scale = lr_mul / math.sqrt(in_features)       # the He constant, applied at run time
+        self.scale = lr_mul / math.sqrt(in_features)  # the He constant, applied at run time
         self.lr_mul, self.activate = lr_mul, activate
 
     def forward(self, x: Tensor) -> Tensor:
@@ -95,8 +102,9 @@ class EqualConv2d(nn.Module):
     """Conv with weight [out, in, k, k] ~ N(0, 1) scaled by 1/sqrt(in k k) at run time; used by D.
     `down`: blur, then the conv with stride 2 (StyleGAN2's downsampling conv; a 3x3 kernel only)."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, bias: bool = True, activate: bool = False,
-                 down: bool = False):
+    def __init__(
+        self, in_ch: int, out_ch: int, kernel: int, bias: bool = True, activate: bool = False, down: bool = False
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(out_ch)) if bias else None
@@ -104,7 +112,7 @@ class EqualConv2d(nn.Module):
         self.padding, self.activate, self.down = kernel // 2, activate, down
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.down:                                            # [N, C, H, W] -> [N, C, H + 1, W + 1] -> H/2, W/2
+        if self.down:  # [N, C, H, W] -> [N, C, H + 1, W + 1] -> H/2, W/2
             x = F.conv2d(blur(x, (2, 2)), self.weight * self.scale, self.bias, stride=2)
         else:
             x = F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
@@ -125,22 +133,30 @@ class ModulatedConv2d(nn.Module):
     the official conv2d_resample): a quarter of the cost of upsampling first and convolving after.
     `w_index` is which entry of ws [N, num_ws, w_dim] this layer reads (style mixing, truncation)."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, w_dim: int, demodulate: bool = True,
-                 up: bool = False, w_index: int = 0):
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel: int,
+        w_dim: int,
+        demodulate: bool = True,
+        up: bool = False,
+        w_index: int = 0,
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel, kernel))
-        self.affine = EqualLinear(w_dim, in_ch, bias_init=1.0)    # styles start at 1: the unmodulated conv
+        self.affine = EqualLinear(w_dim, in_ch, bias_init=1.0)  # styles start at 1: the unmodulated conv
         self.scale = 1.0 / math.sqrt(in_ch * kernel * kernel)
         self.padding, self.demodulate, self.up, self.w_index = kernel // 2, demodulate, up, w_index
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        s = self.affine(w)                                       # [N, in]
-        weight = self.weight * self.scale                        # [out, in, k, k]
-        x = x * s[:, :, None, None]                              # modulate: [N, in, H, W]
-        if self.up:                                              # [N, in, H, W] -> [N, out, 2H + 1, 2W + 1] -> 2H, 2W
+        s = self.affine(w)  # [N, in]
+        weight = self.weight * self.scale  # [out, in, k, k]
+        x = x * s[:, :, None, None]  # modulate: [N, in, H, W]
+        if self.up:  # [N, in, H, W] -> [N, out, 2H + 1, 2W + 1] -> 2H, 2W
             x = blur(F.conv_transpose2d(x, weight.transpose(0, 1), stride=2), (1, 1), gain=4.0)
         else:
-            x = F.conv2d(x, weight, padding=self.padding)        # [N, out, H, W]
+            x = F.conv2d(x, weight, padding=self.padding)  # [N, out, H, W]
         if self.demodulate:
             # sum over in, k, k of (s_i w_oik)^2 for every sample and output channel: [N, out]
             d = (s.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8).rsqrt()
@@ -158,11 +174,11 @@ class StyleLayer(nn.Module):
         self.conv = ModulatedConv2d(in_ch, out_ch, 3, w_dim, up=up, w_index=w_index)
         self.noise_strength = nn.Parameter(torch.zeros(()))
         self.bias = nn.Parameter(torch.zeros(out_ch))
-        gen = torch.Generator().manual_seed(1000 * resolution + w_index)   # fixed, not the training RNG
+        gen = torch.Generator().manual_seed(1000 * resolution + w_index)  # fixed, not the training RNG
         self.register_buffer("noise_const", torch.randn(1, 1, resolution, resolution, generator=gen))
 
     def forward(self, x: Tensor, w: Tensor, noise_mode: str) -> Tensor:
-        x = self.conv(x, w)                                      # [N, out, r, r]
+        x = self.conv(x, w)  # [N, out, r, r]
         if noise_mode == "random":
             x = x + torch.randn(len(x), 1, *x.shape[2:], device=x.device, dtype=x.dtype) * self.noise_strength
         elif noise_mode == "const":
@@ -185,34 +201,38 @@ class ToRGB(nn.Module):
 def channel_plan(resolution: int, width: int, max_channels: int) -> dict[int, int]:
     """{r: channels} for r = 4, 8, ..., resolution: `width` at full resolution, doubling per halving."""
     if resolution < 8 or resolution > 256 or resolution & (resolution - 1):
-        raise UserError(f"StyleGAN needs a power-of-two resolution from 8 to 256, not {resolution}; "
-                        "set data.resolution, e.g. data.resolution=32 for MNIST")
+        raise UserError(
+            f"StyleGAN needs a power-of-two resolution from 8 to 256, not {resolution}; "
+            "set data.resolution, e.g. data.resolution=32 for MNIST"
+        )
     if width < 1 or max_channels < 1:
         raise UserError(f"StyleGAN widths must be >= 1 (got width {width}, model.style_max_channels {max_channels})")
-    return {4 * 2 ** i: min(max_channels, width * resolution // (4 * 2 ** i))
-            for i in range(int(math.log2(resolution)) - 1)}
+    return {
+        4 * 2**i: min(max_channels, width * resolution // (4 * 2**i)) for i in range(int(math.log2(resolution)) - 1)
+    }
 
 
 class MappingNetwork(nn.Module):
     """z [N, z_dim] (and labels y [N]) -> w [N, w_dim] (StyleGAN sec. 2; conditioning as StyleGAN2-ADA:
     a label embedding, pixel-normed, concatenated to the pixel-normed z)."""
 
-    def __init__(self, z_dim: int, w_dim: int, layers: int, lr_mul: float, num_classes: int = 0,
-                 w_avg_beta: float = 0.995):
+    def __init__(
+        self, z_dim: int, w_dim: int, layers: int, lr_mul: float, num_classes: int = 0, w_avg_beta: float = 0.995
+    ):
         super().__init__()
         self.z_dim, self.w_dim, self.num_classes, self.w_avg_beta = z_dim, w_dim, num_classes, w_avg_beta
-        self.embed = EqualLinear(num_classes, w_dim) if num_classes else None     # on one-hot labels
+        self.embed = EqualLinear(num_classes, w_dim) if num_classes else None  # on one-hot labels
         dims = [z_dim + (w_dim if num_classes else 0)] + [w_dim] * layers
         self.net = nn.Sequential(*[EqualLinear(a, b, lr_mul=lr_mul, activate=True) for a, b in zip(dims, dims[1:])])
-        self.register_buffer("w_avg", torch.zeros(w_dim))      # the truncation centre; follows training
+        self.register_buffer("w_avg", torch.zeros(w_dim))  # the truncation centre; follows training
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         x = pixel_norm(z)
         if self.embed is not None:
             if y is None:
                 raise ValueError("this StyleGAN is class-conditional: pass labels y")
-            onehot = F.one_hot(y.long(), self.num_classes).to(z.dtype)       # [N, classes]
-            x = torch.cat([x, pixel_norm(self.embed(onehot))], dim=1)      # [N, z_dim + w_dim]
+            onehot = F.one_hot(y.long(), self.num_classes).to(z.dtype)  # [N, classes]
+            x = torch.cat([x, pixel_norm(self.embed(onehot))], dim=1)  # [N, z_dim + w_dim]
         return self.net(x) if len(self.net) else x
 
     @torch.no_grad()
@@ -229,8 +249,8 @@ class SynthesisNetwork(nn.Module):
         plan = channel_plan(resolution, width, max_channels)
         self.resolution, self.channels, self.w_dim = resolution, channels, w_dim
         self.const = nn.Parameter(torch.randn(plan[4], 4, 4))
-        self.layers = nn.ModuleList()     # StyleLayers in order of use
-        self.torgbs = nn.ModuleList()     # one per resolution
+        self.layers = nn.ModuleList()  # StyleLayers in order of use
+        self.torgbs = nn.ModuleList()  # one per resolution
         idx = 0
         self.layers.append(StyleLayer(plan[4], plan[4], w_dim, 4, up=False, w_index=idx))
         self.torgbs.append(ToRGB(plan[4], channels, w_dim, w_index=idx + 1))
@@ -240,18 +260,18 @@ class SynthesisNetwork(nn.Module):
             self.layers.append(StyleLayer(plan[r], plan[r], w_dim, r, up=False, w_index=idx + 1))
             self.torgbs.append(ToRGB(plan[r], channels, w_dim, w_index=idx + 2))
             idx += 2
-        self.num_ws = idx + 1                 # 2 log2(R) - 2
+        self.num_ws = idx + 1  # 2 log2(R) - 2
 
     def forward(self, ws: Tensor, noise_mode: str = "random") -> Tensor:
         if ws.ndim != 3 or ws.shape[1] != self.num_ws:
             raise ValueError(f"synthesis expects ws [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-        x = self.const.unsqueeze(0).expand(len(ws), -1, -1, -1)                # [N, C4, 4, 4]
+        x = self.const.unsqueeze(0).expand(len(ws), -1, -1, -1)  # [N, C4, 4, 4]
         x = self.layers[0](x, ws[:, self.layers[0].conv.w_index], noise_mode)
-        img = self.torgbs[0](x, ws[:, self.torgbs[0].conv.w_index])            # [N, C, 4, 4]
+        img = self.torgbs[0](x, ws[:, self.torgbs[0].conv.w_index])  # [N, C, 4, 4]
         for i, torgb in enumerate(self.torgbs[1:]):
-            for layer in self.layers[1 + 2 * i: 3 + 2 * i]:
-                x = layer(x, ws[:, layer.conv.w_index], noise_mode)          # [N, C_r, r, r]
-            img = upsample2x(img) + torgb(x, ws[:, torgb.conv.w_index])       # skip architecture
+            for layer in self.layers[1 + 2 * i : 3 + 2 * i]:
+                x = layer(x, ws[:, layer.conv.w_index], noise_mode)  # [N, C_r, r, r]
+            img = upsample2x(img) + torgb(x, ws[:, torgb.conv.w_index])  # skip architecture
         return img
 
 
@@ -268,9 +288,18 @@ class StyleGenerator(nn.Module):
     In eval() the images are clamped to ganforge's [-1, 1]; training sees the raw synthesis output
     (the official networks have no output squashing either)."""
 
-    def __init__(self, z_dim: int, w_dim: int, channels: int, resolution: int, width: int = 32,
-                 max_channels: int = 256, mapping_layers: int = 8, mapping_lr_mul: float = 0.01,
-                 num_classes: int = 0):
+    def __init__(
+        self,
+        z_dim: int,
+        w_dim: int,
+        channels: int,
+        resolution: int,
+        width: int = 32,
+        max_channels: int = 256,
+        mapping_layers: int = 8,
+        mapping_lr_mul: float = 0.01,
+        num_classes: int = 0,
+    ):
         super().__init__()
         self.z_dim, self.w_dim, self.num_classes = z_dim, w_dim, num_classes
         self.conditional = num_classes > 0
@@ -295,19 +324,28 @@ class StyleGenerator(nn.Module):
 
     def mix(self, ws: Tensor, ws2: Tensor, crossover: int) -> Tensor:
         """Layers < crossover keep ws, layers >= crossover read ws2 (both [N, num_ws, w_dim])."""
-        layer = torch.arange(self.num_ws, device=ws.device)[None, :, None]      # [1, num_ws, 1]
+        layer = torch.arange(self.num_ws, device=ws.device)[None, :, None]  # [1, num_ws, 1]
         return torch.where(layer < crossover, ws, ws2)
 
-    def forward(self, z: Tensor, y: Tensor | None = None, *, psi: float = 1.0, cutoff: int | None = None,
-                mixing: float = 0.0, update_w_avg: bool = False, return_ws: bool = False,
-                noise_mode: str | None = None):
+    def forward(
+        self,
+        z: Tensor,
+        y: Tensor | None = None,
+        *,
+        psi: float = 1.0,
+        cutoff: int | None = None,
+        mixing: float = 0.0,
+        update_w_avg: bool = False,
+        return_ws: bool = False,
+        noise_mode: str | None = None,
+    ):
         if self.conditional and y is None:
             raise ValueError("this StyleGAN is class-conditional: call G(z, y) with labels y")
-        y = y if self.conditional else None                    # unconditional G ignores labels (eval passes them)
-        w = self.mapping(z, y)                                  # [N, w_dim]
+        y = y if self.conditional else None  # unconditional G ignores labels (eval passes them)
+        w = self.mapping(z, y)  # [N, w_dim]
         if update_w_avg:
             self.mapping.update_w_avg(w)
-        ws = self.broadcast(w)                                  # [N, num_ws, w_dim]
+        ws = self.broadcast(w)  # [N, num_ws, w_dim]
         if mixing > 0 and torch.rand(()) < mixing:
             crossover = int(torch.randint(1, self.num_ws, ()))
             ws = self.mix(ws, self.broadcast(self.mapping(torch.randn_like(z), y)), crossover)
@@ -336,16 +374,23 @@ class DBlock(nn.Module):
 class StyleDiscriminator(nn.Module):
     """D(x, y=None) -> logits [N]."""
 
-    def __init__(self, channels: int, resolution: int, width: int = 32, max_channels: int = 256,
-                 mbstd: int = 4, num_classes: int = 0):
+    def __init__(
+        self,
+        channels: int,
+        resolution: int,
+        width: int = 32,
+        max_channels: int = 256,
+        mbstd: int = 4,
+        num_classes: int = 0,
+    ):
         super().__init__()
         plan = channel_plan(resolution, width, max_channels)
         self.num_classes = num_classes
         self.from_rgb = EqualConv2d(channels, plan[resolution], 1, activate=True)
-        rs = sorted(plan, reverse=True)                           # R, R/2, ..., 4
+        rs = sorted(plan, reverse=True)  # R, R/2, ..., 4
         self.blocks = nn.Sequential(*[DBlock(plan[r], plan[r // 2]) for r in rs[:-1]])
         c4 = plan[4]
-        self.mbstd = MinibatchStdDev(mbstd) if mbstd else None   # one extra channel (StyleGAN2: 1 feature)
+        self.mbstd = MinibatchStdDev(mbstd) if mbstd else None  # one extra channel (StyleGAN2: 1 feature)
         self.conv = EqualConv2d(c4 + (1 if mbstd else 0), c4, 3, activate=True)
         self.fc = EqualLinear(c4 * 16, c4, activate=True)
         # conditional: the output is a c4-dim vector projected onto an embedding of y, scaled by 1/sqrt(c4)
@@ -353,16 +398,16 @@ class StyleDiscriminator(nn.Module):
         self.embed = EqualLinear(num_classes, c4) if num_classes else None
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        h = self.blocks(self.from_rgb(x))                        # [N, C4, 4, 4]
+        h = self.blocks(self.from_rgb(x))  # [N, C4, 4, 4]
         if self.mbstd is not None:
-            h = self.mbstd(h)                                    # [N, C4 + 1, 4, 4]
-        h = self.fc(self.conv(h).flatten(1))                     # [N, C4]
+            h = self.mbstd(h)  # [N, C4 + 1, 4, 4]
+        h = self.fc(self.conv(h).flatten(1))  # [N, C4]
         out = self.out(h)
         if self.embed is None:
-            return out.flatten()                                 # [N]
+            return out.flatten()  # [N]
         if y is None:
             raise ValueError("this StyleGAN discriminator is class-conditional: call D(x, y)")
-        e = self.embed(F.one_hot(y.long(), self.num_classes).to(out.dtype))    # [N, C4]
+        e = self.embed(F.one_hot(y.long(), self.num_classes).to(out.dtype))  # [N, C4]
         return (out * e).sum(1) / math.sqrt(out.shape[1])
 
 
@@ -371,14 +416,16 @@ class StyleGANConfig(MinibatchStdOptions, ModelConfig):
     can_condition: ClassVar[bool] = True
     family: str = "stylegan"
     z_dim: int = 100
-    w_dim: int = 128                  # size of the intermediate latent w (Karras et al. 2020: 512)
-    mapping_layers: int = 8           # depth of the mapping MLP z -> w (Karras et al. 2019: 8)
-    mapping_lr_mul: float = 0.01      # learning-rate multiplier of the mapping network (Karras et al. 2019: 0.01)
-    g_width: int = 64                 # channels at full resolution, doubling per halving up to style_max_channels
+    w_dim: int = 128  # size of the intermediate latent w (Karras et al. 2020: 512)
+    mapping_layers: int = 8  # depth of the mapping MLP z -> w (Karras et al. 2019: 8)
+    mapping_lr_mul: float = 0.01  # learning-rate multiplier of the mapping network (Karras et al. 2019: 0.01)
+    g_width: int = 64  # channels at full resolution, doubling per halving up to style_max_channels
     d_width: int = 64
-    style_max_channels: int = 128     # cap on channels per resolution (paper: 512)
-    style_conditional: bool = False   # class-conditional (label embedding joined to z in the mapping network, projection D)
-    mbstd: int = 4                    # minibatch-stddev group size in D (StyleGAN2: 4); 0: off
+    style_max_channels: int = 128  # cap on channels per resolution (paper: 512)
+    style_conditional: bool = (
+        False  # class-conditional (label embedding joined to z in the mapping network, projection D)
+    )
+    mbstd: int = 4  # minibatch-stddev group size in D (StyleGAN2: 4); 0: off
 
     @property
     def conditional(self) -> bool:
@@ -386,9 +433,11 @@ class StyleGANConfig(MinibatchStdOptions, ModelConfig):
 
     def validate(self, cfg) -> None:
         if self.w_dim < 1 or self.mapping_layers < 0 or self.mapping_lr_mul <= 0 or self.style_max_channels < 1:
-            raise UserError(f"model.w_dim={self.w_dim}, mapping_layers={self.mapping_layers}, "
-                            f"mapping_lr_mul={self.mapping_lr_mul}, style_max_channels={self.style_max_channels}: "
-                            "need w_dim >= 1, mapping_layers >= 0, mapping_lr_mul > 0 and style_max_channels >= 1")
+            raise UserError(
+                f"model.w_dim={self.w_dim}, mapping_layers={self.mapping_layers}, "
+                f"mapping_lr_mul={self.mapping_lr_mul}, style_max_channels={self.style_max_channels}: "
+                "need w_dim >= 1, mapping_layers >= 0, mapping_lr_mul > 0 and style_max_channels >= 1"
+            )
         self.check_mbstd()
 
     @classmethod
@@ -406,6 +455,17 @@ def build_stylegan(cfg: StyleGANConfig, shape: tuple[int, ...], num_classes: int
     classes = num_classes if cfg.style_conditional else 0
     if cfg.style_conditional and num_classes < 2:
         raise UserError("model.style_conditional=true needs a labelled data set (at least 2 classes)")
-    return {"G": StyleGenerator(cfg.z_dim, cfg.w_dim, c, res, cfg.g_width, cfg.style_max_channels,
-                                cfg.mapping_layers, cfg.mapping_lr_mul, classes),
-            "D": StyleDiscriminator(c, res, cfg.d_width, cfg.style_max_channels, cfg.mbstd, classes)}
+    return {
+        "G": StyleGenerator(
+            cfg.z_dim,
+            cfg.w_dim,
+            c,
+            res,
+            cfg.g_width,
+            cfg.style_max_channels,
+            cfg.mapping_layers,
+            cfg.mapping_lr_mul,
+            classes,
+        ),
+        "D": StyleDiscriminator(c, res, cfg.d_width, cfg.style_max_channels, cfg.mbstd, classes),
+    }

@@ -14,6 +14,21 @@ from ganforge.objectives.conditional import ConditionalLoss, ConditionalObjectiv
 from ganforge.objectives.stylegan import StyleGANLoss, StyleGANObjective
 from ganforge.objectives.translation import CycleGANLoss, CycleGANObjective, Pix2PixLoss, Pix2PixObjective
 
-__all__ = ["AdversarialLoss", "AdversarialObjective", "ConditionalLoss", "ConditionalObjective", "CycleGANLoss",
-           "CycleGANObjective", "Objective", "OptimizerSpec", "PenaltyLoss", "Phase", "Pix2PixLoss", "Pix2PixObjective",
-           "StepState", "StyleGANLoss", "StyleGANObjective", "Verdict"]
+__all__ = [
+    "AdversarialLoss",
+    "AdversarialObjective",
+    "ConditionalLoss",
+    "ConditionalObjective",
+    "CycleGANLoss",
+    "CycleGANObjective",
+    "Objective",
+    "OptimizerSpec",
+    "PenaltyLoss",
+    "Phase",
+    "Pix2PixLoss",
+    "Pix2PixObjective",
+    "StepState",
+    "StyleGANLoss",
+    "StyleGANObjective",
+    "Verdict",
+]

@@ -36,10 +36,10 @@ from ganforge.schema import LossConfig
 
 @dataclass
 class PenaltyLoss(LossConfig):
-    gp: float = 0.0                   # WGAN-GP penalty weight lambda (Gulrajani 2017: 10); 0: off
-    r1: float = 0.0                   # R1 gamma on real data (Mescheder 2018); 0: off
-    r2: float = 0.0                   # R2 gamma on generated data; 0: off
-    reg_interval: int = 1             # > 1: penalties in a lazy "Dreg" phase every k steps, scaled by k (StyleGAN2)
+    gp: float = 0.0  # WGAN-GP penalty weight lambda (Gulrajani 2017: 10); 0: off
+    r1: float = 0.0  # R1 gamma on real data (Mescheder 2018); 0: off
+    r2: float = 0.0  # R2 gamma on generated data; 0: off
+    reg_interval: int = 1  # > 1: penalties in a lazy "Dreg" phase every k steps, scaled by k (StyleGAN2)
 
     def validate(self, cfg) -> None:
         LOSSES.get(self.name)
@@ -52,8 +52,8 @@ class PenaltyLoss(LossConfig):
 
 @dataclass
 class AdversarialLoss(PenaltyLoss):
-    clip: float | None = None         # WGAN weight clipping to [-c, c] after D steps (Arjovsky 2017: 0.01); None: off
-    ortho: float = 0.0                # BigGAN orthogonal regularisation beta on G (Brock 2019: 1e-4); 0: off
+    clip: float | None = None  # WGAN weight clipping to [-c, c] after D steps (Arjovsky 2017: 0.01); None: off
+    ortho: float = 0.0  # BigGAN orthogonal regularisation beta on G (Brock 2019: 1e-4); 0: off
 
     def validate(self, cfg) -> None:
         super().validate(cfg)
@@ -88,16 +88,17 @@ def make_augment(t) -> tuple[Augment | None, AdaController | None]:
 
 
 class Verdict(NamedTuple):
-    logits: Tensor                     # [N] D's real/fake logits
-    aux: Tensor | None = None          # [N, K] class logits (AC-GAN), else None
+    logits: Tensor  # [N] D's real/fake logits
+    aux: Tensor | None = None  # [N, K] class logits (AC-GAN), else None
 
 
 class AdversarialObjective(Objective):
     """Noise -> data; adversarial loss from cfg.loss.name, D penalties, clipping, augmentation."""
 
     Loss = AdversarialLoss
-    train_keys = frozenset({"d_steps", "augment", "augment_policy", "augment_p", "ada_target", "ada_interval",
-                            "ada_kimg"})
+    train_keys = frozenset(
+        {"d_steps", "augment", "augment_policy", "augment_p", "ada_target", "ada_interval", "ada_kimg"}
+    )
 
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         super().__init__(cfg, networks)
@@ -112,8 +113,10 @@ class AdversarialObjective(Objective):
         self.augment, self.ada = make_augment(cfg.train)
 
     def phases(self) -> list[Phase]:
-        phases = [Phase("D", self.d_step, "D", repeats=self.cfg.train.d_steps, after=self.after_d),
-                  Phase("G", self.g_step, "G")]
+        phases = [
+            Phase("D", self.d_step, "D", repeats=self.cfg.train.d_steps, after=self.after_d),
+            Phase("G", self.g_step, "G"),
+        ]
         if self.lazy:
             phases.append(Phase("Dreg", self.d_reg, "D", interval=self.cfg.loss.reg_interval, after=self.clip_d))
         return phases
@@ -124,7 +127,7 @@ class AdversarialObjective(Objective):
         return None
 
     def noise(self, n: int, device) -> Tensor:
-        return torch.randn(n, self.z_dim, device=device)      # the global RNG: saved in checkpoints
+        return torch.randn(n, self.z_dim, device=device)  # the global RNG: saved in checkpoints
 
     def make_fake(self, z: Tensor, y: Tensor | None, for_g: bool = False) -> Tensor:
         """G's samples for noise z (and labels y); for_g: made in G's own phase."""
@@ -135,8 +138,10 @@ class AdversarialObjective(Objective):
         if self.augment is None:
             return x
         if x.ndim != 4:
-            raise UserError(f"train.augment={self.cfg.train.augment} transforms images; this data is "
-                            f"{list(x.shape[1:])}: set train.augment=none")
+            raise UserError(
+                f"train.augment={self.cfg.train.augment} transforms images; this data is "
+                f"{list(x.shape[1:])}: set train.augment=none"
+            )
         return self.augment(x)
 
     def judge(self, x: Tensor, y: Tensor | None) -> Verdict:
@@ -192,8 +197,8 @@ class AdversarialObjective(Objective):
         z = self.noise(len(real), real.device)
         v_fake = self.judge(self.make_fake(z, y, for_g=True), y)
         d_real = None
-        if self.adv.g_needs_real:                            # relativistic losses compare with D(real)
-            with torch.no_grad():                            # a constant for G
+        if self.adv.g_needs_real:  # relativistic losses compare with D(real)
+            with torch.no_grad():  # a constant for G
                 d_real = self.judge(real, y).logits
         loss = self.adv.g(fake=v_fake.logits, real=d_real)
         logs = {"loss_G": loss.item()}
@@ -209,7 +214,7 @@ class AdversarialObjective(Objective):
     def d_reg(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
         real, y, fake = self.real_and_fake(batch)
         reg, logs = self.d_penalty(real, fake, y)
-        return reg * self.cfg.loss.reg_interval, logs        # one lazy step stands for `interval` steps
+        return reg * self.cfg.loss.reg_interval, logs  # one lazy step stands for `interval` steps
 
     def clip_d(self) -> None:
         if self.clip is not None:

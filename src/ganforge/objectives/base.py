@@ -19,6 +19,7 @@ class StepState:
     """What one training step's phases share: the step number and `carry`, the values a phase leaves
     for a later phase of the same step (translation's D phase reads the G phase's fakes). The loop
     makes a new one for every step, so nothing passes between steps or into a checkpoint."""
+
     step: int
     carry: dict[str, Tensor] = field(default_factory=dict)
 
@@ -29,20 +30,22 @@ LossFn = Callable[[dict[str, Tensor], StepState], tuple[Tensor, dict[str, float]
 @dataclass(frozen=True)
 class Phase:
     """One entry of the training schedule (as stylegan2-ada's Gmain / Dmain / Dreg phases)."""
-    name: str                           # for logs and messages: "D", "G", "Dreg", "Greg"
-    loss: LossFn                        # the bound method computing this phase's loss: (batch, state) -> (loss, logs)
-    optimizer: str                      # which optimiser steps: a key of Objective.optimizers()
-    interval: int = 1                   # run at steps where step % interval == 0 (lazy regularisation)
-    repeats: int = 1                    # times per due step, each on a fresh batch (n_critic D steps)
-    needs_data: bool = True             # draws a real batch; False: reads what an earlier phase left in state.carry
-    after: Callable[[], None] | None = None   # called after each optimiser step of this phase (weight clipping, ADA)
+
+    name: str  # for logs and messages: "D", "G", "Dreg", "Greg"
+    loss: LossFn  # the bound method computing this phase's loss: (batch, state) -> (loss, logs)
+    optimizer: str  # which optimiser steps: a key of Objective.optimizers()
+    interval: int = 1  # run at steps where step % interval == 0 (lazy regularisation)
+    repeats: int = 1  # times per due step, each on a fresh batch (n_critic D steps)
+    needs_data: bool = True  # draws a real batch; False: reads what an earlier phase left in state.carry
+    after: Callable[[], None] | None = None  # called after each optimiser step of this phase (weight clipping, ADA)
 
 
 @dataclass(frozen=True)
 class OptimizerSpec:
     """An optimiser of an objective: the networks it steps and the config section with its settings."""
+
     networks: tuple[str, ...]
-    section: str                        # "g_optim" or "d_optim"
+    section: str  # "g_optim" or "d_optim"
 
 
 class Objective:
@@ -51,7 +54,7 @@ class Objective:
 
     Loss: type[LossConfig] = LossConfig
     train_keys: frozenset[str] = frozenset()
-    ema_network: str | None = "G"       # the network whose EMA is kept (None: no EMA)
+    ema_network: str | None = "G"  # the network whose EMA is kept (None: no EMA)
 
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         self.cfg, self.networks = cfg, networks
@@ -64,8 +67,10 @@ class Objective:
         default = TrainConfig()
         for key in OBJECTIVE_TRAIN_KEYS:
             if key not in cls.train_keys and getattr(cfg.train, key) != getattr(default, key):
-                raise UserError(f"train.{key}={getattr(cfg.train, key)} has no effect on the {cfg.model.family} "
-                                f"family; remove it ({cls.__name__} reads no train.{key})")
+                raise UserError(
+                    f"train.{key}={getattr(cfg.train, key)} has no effect on the {cfg.model.family} "
+                    f"family; remove it ({cls.__name__} reads no train.{key})"
+                )
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         return {"G": OptimizerSpec(("G",), "g_optim"), "D": OptimizerSpec(("D",), "d_optim")}
@@ -81,7 +86,7 @@ class Objective:
         t = self.cfg.train
         if t.lr_decay_start is None:
             return 1.0
-        first = int(t.lr_decay_start * t.steps)          # the last step at full lr
+        first = int(t.lr_decay_start * t.steps)  # the last step at full lr
         if step <= first:
             return 1.0
         return max(0.0, (t.steps - step) / max(1, t.steps - first))

@@ -27,8 +27,8 @@ from ganforge.objectives.adversarial import AdversarialLoss, AdversarialObjectiv
 
 @dataclass
 class ConditionalLoss(AdversarialLoss):
-    aux_weight: float = 1.0           # AC-GAN (model.cond_d=acgan): weight of the class cross-entropy in D's and G's losses
-    aux_fake: bool = True             # AC-GAN: D's class loss on fakes too (Odena et al. 2017); false: on real images only
+    aux_weight: float = 1.0  # AC-GAN (model.cond_d=acgan): weight of the class cross-entropy in D's and G's losses
+    aux_fake: bool = True  # AC-GAN: D's class loss on fakes too (Odena et al. 2017); false: on real images only
 
     def validate(self, cfg) -> None:
         super().validate(cfg)
@@ -47,7 +47,7 @@ class ConditionalObjective(AdversarialObjective):
         self.num_classes = int(getattr(unwrap(networks["G"]), "num_classes", 0))
 
     def labels(self, batch: dict[str, Tensor], n: int, device) -> Tensor:
-        return batch["y"]                                                 # [N] int64
+        return batch["y"]  # [N] int64
 
     def judge(self, x: Tensor, y: Tensor | None) -> Verdict:
         """D's logits [N] on augmented x, and its class logits [N, K] for AC-GAN."""
@@ -59,7 +59,7 @@ class ConditionalObjective(AdversarialObjective):
     def d_extra(self, real: Verdict, fake: Verdict, y: Tensor | None, logs: dict) -> Tensor | None:
         if not self.acgan:
             return None
-        aux = F.cross_entropy(real.aux, y)                                # -log p(c | real) [- log p(c | fake)]
+        aux = F.cross_entropy(real.aux, y)  # -log p(c | real) [- log p(c | fake)]
         if self.cfg.loss.aux_fake:
             aux = aux + F.cross_entropy(fake.aux, y)
         logs |= {"loss_aux_D": aux.item(), "acc_real": (real.aux.argmax(1) == y).float().mean().item()}
@@ -68,7 +68,7 @@ class ConditionalObjective(AdversarialObjective):
     def g_extra(self, fake: Verdict, y: Tensor | None, logs: dict) -> Tensor | None:
         if not self.acgan:
             return None
-        aux = F.cross_entropy(fake.aux, y)                                # G wants its fakes classified as y
+        aux = F.cross_entropy(fake.aux, y)  # G wants its fakes classified as y
         logs["loss_aux_G"] = aux.item()
         return self.cfg.loss.aux_weight * aux
 
@@ -80,9 +80,9 @@ class ConditionalObjective(AdversarialObjective):
         gen = torch.Generator().manual_seed(seed + 7919)
         k = self.num_classes
         if k <= 16:
-            zs = torch.randn(k, self.z_dim, generator=gen)                 # [K, z]
-            z = zs.repeat(k, 1)                                           # [K * K, z]: row i repeats zs
-            y = torch.arange(k).repeat_interleave(k)                      # [K * K]: row i is class i
+            zs = torch.randn(k, self.z_dim, generator=gen)  # [K, z]
+            z = zs.repeat(k, 1)  # [K * K, z]: row i repeats zs
+            y = torch.arange(k).repeat_interleave(k)  # [K * K]: row i is class i
         else:
             z = torch.randn(n, self.z_dim, generator=gen)
             y = torch.arange(n) % k

@@ -32,23 +32,25 @@ from ganforge.errors import UserError
 from ganforge.objectives.adversarial import AdversarialObjective, PenaltyLoss
 from ganforge.objectives.base import Phase, StepState
 
-PL_BATCH_SHRINK = 2      # the path-length phase uses batch_size / 2 samples (official default)
+PL_BATCH_SHRINK = 2  # the path-length phase uses batch_size / 2 samples (official default)
 
 
 @dataclass
 class StyleGANLoss(PenaltyLoss):
-    style_mixing: float = 0.9         # probability of a style-mixing batch (Karras et al. 2019: 0.9); 0: off
-    pl_weight: float = 0.0            # path-length regularisation weight (Karras et al. 2020: 2); 0: off
-    pl_interval: int = 4              # path-length penalty in a lazy "Greg" phase every k steps, scaled by k
-    pl_decay: float = 0.01            # rate of the running mean of path lengths that the penalty pulls toward
+    style_mixing: float = 0.9  # probability of a style-mixing batch (Karras et al. 2019: 0.9); 0: off
+    pl_weight: float = 0.0  # path-length regularisation weight (Karras et al. 2020: 2); 0: off
+    pl_interval: int = 4  # path-length penalty in a lazy "Greg" phase every k steps, scaled by k
+    pl_decay: float = 0.01  # rate of the running mean of path lengths that the penalty pulls toward
 
     def validate(self, cfg) -> None:
         super().validate(cfg)
         if not 0.0 <= self.style_mixing <= 1.0:
             raise UserError(f"loss.style_mixing={self.style_mixing}: a probability in [0, 1] (0 turns mixing off)")
         if self.pl_weight < 0 or self.pl_interval < 1 or not 0.0 < self.pl_decay <= 1.0:
-            raise UserError(f"loss.pl_weight={self.pl_weight}, pl_interval={self.pl_interval}, pl_decay={self.pl_decay}: "
-                            "need pl_weight >= 0, pl_interval >= 1 and pl_decay in (0, 1]")
+            raise UserError(
+                f"loss.pl_weight={self.pl_weight}, pl_interval={self.pl_interval}, pl_decay={self.pl_decay}: "
+                "need pl_weight >= 0, pl_interval >= 1 and pl_decay in (0, 1]"
+            )
 
 
 def path_lengths(images: Tensor, ws: Tensor, noise: Tensor) -> Tensor:
@@ -67,7 +69,7 @@ class StyleGANObjective(AdversarialObjective):
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         super().__init__(cfg, networks)
         self.conditional = bool(cfg.model.conditional)
-        self.pl_mean = torch.zeros(())                    # a in eq. 4: running mean of path lengths
+        self.pl_mean = torch.zeros(())  # a in eq. 4: running mean of path lengths
 
     def phases(self) -> list[Phase]:
         phases = super().phases()
@@ -96,9 +98,9 @@ class StyleGANObjective(AdversarialObjective):
         y = self.labels({}, n, device)
         # z needs a gradient only when ws would not otherwise have one (model.mapping_layers=0)
         z = torch.randn(n, self.z_dim, device=device).requires_grad_(True)
-        images, ws = G(z, y, mixing=self.cfg.loss.style_mixing, return_ws=True)   # [n, C, H, W], [n, L, w_dim]
+        images, ws = G(z, y, mixing=self.cfg.loss.style_mixing, return_ws=True)  # [n, C, H, W], [n, L, w_dim]
         noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
-        lengths = path_lengths(images, ws, noise)                               # [n]
+        lengths = path_lengths(images, ws, noise)  # [n]
         self.pl_mean = self.pl_mean.to(device).lerp(lengths.mean().detach(), self.cfg.loss.pl_decay)
         penalty = (lengths - self.pl_mean).square().mean()
         loss = penalty * self.cfg.loss.pl_weight * self.cfg.loss.pl_interval
@@ -119,7 +121,7 @@ class StyleGANObjective(AdversarialObjective):
     def fixed_inputs(self, data, n: int, seed: int) -> dict[str, Tensor]:
         fixed = super().fixed_inputs(data, n, seed)
         if self.conditional:
-            fixed["y"] = torch.arange(n) % self.networks["G"].num_classes     # balanced rows of classes
+            fixed["y"] = torch.arange(n) % self.networks["G"].num_classes  # balanced rows of classes
         return fixed
 
     @torch.no_grad()

@@ -31,7 +31,7 @@ from ganforge.schema import LossConfig
 
 @dataclass
 class TranslationLoss(LossConfig):
-    adv_weight: float = 1.0           # weight of the adversarial term in G's loss; 0: no D (pure reconstruction baseline)
+    adv_weight: float = 1.0  # weight of the adversarial term in G's loss; 0: no D (pure reconstruction baseline)
 
     def validate(self, cfg) -> None:
         LOSSES.get(self.name)
@@ -42,13 +42,13 @@ class TranslationLoss(LossConfig):
 
 @dataclass
 class Pix2PixLoss(TranslationLoss):
-    l1_weight: float = 100.0          # lambda on |G(a) - b| (Isola et al. 2017)
+    l1_weight: float = 100.0  # lambda on |G(a) - b| (Isola et al. 2017)
 
 
 @dataclass
 class CycleGANLoss(TranslationLoss):
-    cycle_weight: float = 10.0        # lambda on |F(G(a)) - a| + |G(F(b)) - b| (Zhu et al. 2017)
-    identity_weight: float = 0.5      # identity loss |G(b) - b| + |F(a) - a|, as a fraction of cycle_weight; 0: off
+    cycle_weight: float = 10.0  # lambda on |F(G(a)) - a| + |G(F(b)) - b| (Zhu et al. 2017)
+    identity_weight: float = 0.5  # identity loss |G(b) - b| + |F(a) - a|, as a fraction of cycle_weight; 0: off
 
     def validate(self, cfg) -> None:
         super().validate(cfg)
@@ -57,7 +57,7 @@ class CycleGANLoss(TranslationLoss):
 
 
 def l1(x: Tensor, y: Tensor) -> Tensor:
-    return (x - y).abs().mean()                                   # mean |x - y|
+    return (x - y).abs().mean()  # mean |x - y|
 
 
 def cycle_loss(a: Tensor, b: Tensor, G: nn.Module, F: nn.Module) -> tuple[Tensor, dict[str, Tensor]]:
@@ -79,7 +79,7 @@ class ImagePool:
 
     def __init__(self, size: int):
         self.size = size
-        self.images: Tensor | None = None                         # [K, C, H, W], K <= size
+        self.images: Tensor | None = None  # [K, C, H, W], K <= size
 
     def __len__(self) -> int:
         return 0 if self.images is None else len(self.images)
@@ -91,15 +91,15 @@ class ImagePool:
         images = images.detach()
         out = []
         for img in images:
-            img = img[None]                                       # [1, C, H, W]
+            img = img[None]  # [1, C, H, W]
             if self.images is not None and self.images.device != img.device:
-                self.images = self.images.to(img.device)          # restored from a checkpoint on the CPU
+                self.images = self.images.to(img.device)  # restored from a checkpoint on the CPU
             if len(self) < self.size:
                 self.images = img.clone() if self.images is None else torch.cat([self.images, img])
                 out.append(img)
             elif torch.rand(()) < 0.5:
                 i = int(torch.randint(self.size, ()))
-                out.append(self.images[i:i + 1].clone())
+                out.append(self.images[i : i + 1].clone())
                 self.images[i] = img[0]
             else:
                 out.append(img)
@@ -126,7 +126,7 @@ class TranslationObjective(AdversarialObjective):
     Loss = TranslationLoss
     train_keys: frozenset[str] = frozenset()
     ema_network = "G"
-    paired: bool = True                                           # x[i] and x_b[i] show the same scene
+    paired: bool = True  # x[i] and x_b[i] show the same scene
 
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         super().__init__(cfg, networks)
@@ -139,7 +139,7 @@ class TranslationObjective(AdversarialObjective):
 
     def phases(self) -> list[Phase]:
         phases = [Phase("G", self.g_step, "G")]
-        if self.adversarial:                                      # adv_weight=0: a pure reconstruction baseline
+        if self.adversarial:  # adv_weight=0: a pure reconstruction baseline
             phases.append(Phase("D", self.d_step, "D", needs_data=False))
         return phases
 
@@ -150,13 +150,15 @@ class TranslationObjective(AdversarialObjective):
 
     def _pair(self, batch: dict[str, Tensor], step: int, paired: bool) -> tuple[Tensor, Tensor]:
         if "x_b" not in batch:
-            raise UserError(f"model.family={self.cfg.model.family} needs two-domain data (A in x, B in x_b), "
-                            "for example data.name=edges2digits; this data set has one domain")
+            raise UserError(
+                f"model.family={self.cfg.model.family} needs two-domain data (A in x, B in x_b), "
+                "for example data.name=edges2digits; this data set has one domain"
+            )
         a, b = batch["x"], batch["x_b"]
         if self.jitter is not None:
             gen = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + step)
             if paired:
-                a, b = self.jitter([a, b], gen)                   # one crop and flip per pair
+                a, b = self.jitter([a, b], gen)  # one crop and flip per pair
             else:
                 (a,), (b,) = self.jitter([a], gen), self.jitter([b], gen)
         return a, b
@@ -168,14 +170,18 @@ class TranslationObjective(AdversarialObjective):
         each input where known)."""
         extra = getattr(data, "extra", {}) or {}
         if "x_b" not in extra:
-            raise UserError(f"model.family={self.cfg.model.family} needs two-domain data (A and B), for example "
-                            f"data.name=edges2digits; data.name={self.cfg.data.name} has one domain")
+            raise UserError(
+                f"model.family={self.cfg.model.family} needs two-domain data (A and B), for example "
+                f"data.name=edges2digits; data.name={self.cfg.data.name} has one domain"
+            )
         c_a, size = data.x.shape[1], data.x.shape[-1]
         x_b = extra["x_b"]
         c_b = self.cfg.model.out_channels or c_a
         if x_b.shape[1] != c_b or x_b.shape[-2:] != data.x.shape[-2:]:
-            raise UserError(f"domain B images are {list(x_b.shape[1:])} but the model makes "
-                            f"{[c_b, size, size]}; set model.out_channels={x_b.shape[1]} or data.resolution")
+            raise UserError(
+                f"domain B images are {list(x_b.shape[1:])} but the model makes "
+                f"{[c_b, size, size]}; set model.out_channels={x_b.shape[1]} or data.resolution"
+            )
         k = min(preview_count(n), len(data))
         idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed + 7919))[:k]
         fixed = {"a": data.x[idx], "b": x_b[idx]}
@@ -208,7 +214,7 @@ class Pix2PixObjective(TranslationObjective):
         G, D = self.networks["G"], self.networks["D"]
         w = self.cfg.loss
         a, b = self._pair(batch, state.step, paired=True)
-        fake = G(a)                                               # [N, C_b, H, W]
+        fake = G(a)  # [N, C_b, H, W]
         rec = l1(fake, b)
         loss = w.l1_weight * rec
         logs = {"l1": rec.item()}
@@ -223,7 +229,7 @@ class Pix2PixObjective(TranslationObjective):
     def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
         D, c = self.networks["D"], state.carry
         d_real, d_fake = D(c["b"], cond=c["a"]), D(c["fake"], cond=c["a"])
-        loss = 0.5 * self.adv.d(real=d_real, fake=d_fake)         # halved: D learns slower than G (sec. 3.3)
+        loss = 0.5 * self.adv.d(real=d_real, fake=d_fake)  # halved: D learns slower than G (sec. 3.3)
         return loss, {"loss_D": loss.item(), "D_real": d_real.mean().item(), "D_fake": d_fake.mean().item()}
 
 
@@ -251,7 +257,7 @@ class CycleGANObjective(TranslationObjective):
         cyc, made = cycle_loss(a, b, n["G"], n["F"])
         loss = w.cycle_weight * cyc
         logs = {"cycle": cyc.item()}
-        if w.identity_weight > 0 and a.shape[1] == b.shape[1]:   # identity needs equal channel counts
+        if w.identity_weight > 0 and a.shape[1] == b.shape[1]:  # identity needs equal channel counts
             idt = l1(n["G"](b), b) + l1(n["F"](a), a)
             loss = loss + w.identity_weight * w.cycle_weight * idt
             logs["identity"] = idt.item()
@@ -266,7 +272,7 @@ class CycleGANObjective(TranslationObjective):
     def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
         n, c = self.networks, state.carry
         fake_b, fake_a = self.pools["B"].query(c["fake_b"]), self.pools["A"].query(c["fake_a"])
-        loss_b = 0.5 * self.adv.d(real=n["D_B"](c["b"]), fake=n["D_B"](fake_b))   # halved, as in the paper's code
+        loss_b = 0.5 * self.adv.d(real=n["D_B"](c["b"]), fake=n["D_B"](fake_b))  # halved, as in the paper's code
         loss_a = 0.5 * self.adv.d(real=n["D_A"](c["a"]), fake=n["D_A"](fake_a))
         loss = loss_a + loss_b
         return loss, {"loss_D": loss.item(), "loss_D_A": loss_a.item(), "loss_D_B": loss_b.item()}

@@ -73,8 +73,14 @@ def unflatten_optimizer(rest: dict, tensors: dict[str, Tensor]) -> dict:
     return {"state": state, "param_groups": rest["param_groups"]}
 
 
-def save_checkpoint(folder: Path, step: int, networks: dict[str, dict[str, Tensor]],
-                    optimizers: dict[str, dict], state: dict, keep: int = 3) -> Path:
+def save_checkpoint(
+    folder: Path,
+    step: int,
+    networks: dict[str, dict[str, Tensor]],
+    optimizers: dict[str, dict],
+    state: dict,
+    keep: int = 3,
+) -> Path:
     """Write checkpoint `step` under `folder` atomically, update `latest`, keep the newest `keep`."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"step_{step:08d}"
@@ -88,11 +94,20 @@ def save_checkpoint(folder: Path, step: int, networks: dict[str, dict[str, Tenso
             opt_tensors.update(t)
             opt_rest[opt_name] = r
         _save_tensors(opt_tensors, tmp / "optim.safetensors")
-        _write_json(tmp / "state.json", {"format": FORMAT, "version": VERSION, "step": step,
-                                         "networks": sorted(networks), "optimizers": opt_rest, **state})
+        _write_json(
+            tmp / "state.json",
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "step": step,
+                "networks": sorted(networks),
+                "optimizers": opt_rest,
+                **state,
+            },
+        )
         _fsync_dir(tmp)
         final = folder / name
-        if final.exists():                       # re-saving the same step (e.g. the end of a resumed run)
+        if final.exists():  # re-saving the same step (e.g. the end of a resumed run)
             shutil.rmtree(final)
         os.rename(tmp, final)
         _fsync_dir(folder)
@@ -120,8 +135,7 @@ def list_checkpoints(folder: Path) -> list[Path]:
 class Checkpoint:
     """A loaded checkpoint: `weights[net]` state dicts, `optimizers[name]` state dicts, `state`."""
 
-    def __init__(self, path: Path, weights: dict[str, dict[str, Tensor]],
-                 optimizers: dict[str, dict], state: dict):
+    def __init__(self, path: Path, weights: dict[str, dict[str, Tensor]], optimizers: dict[str, dict], state: dict):
         self.path, self.weights, self.optimizers, self.state = path, weights, optimizers, state
 
     @property
@@ -138,8 +152,10 @@ def read_checkpoint(path: Path, with_optim: bool = True) -> Checkpoint:
     path = Path(path)
     state_file = path / "state.json"
     if not state_file.is_file():
-        raise UserError(f"{path} is not a ganforge checkpoint (no state.json); give a run directory "
-                        "or one of its checkpoints/step_* folders")
+        raise UserError(
+            f"{path} is not a ganforge checkpoint (no state.json); give a run directory "
+            "or one of its checkpoints/step_* folders"
+        )
     try:
         state = json.loads(state_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
@@ -155,8 +171,9 @@ def read_checkpoint(path: Path, with_optim: bool = True) -> Checkpoint:
         flat = load_file(str(path / "model.safetensors"))
         opt_flat = load_file(str(path / "optim.safetensors")) if with_optim else {}
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise UserError(f"{path}: weights are damaged or truncated ({str(e).splitlines()[0]}); "
-                        "use an older checkpoint") from None
+        raise UserError(
+            f"{path}: weights are damaged or truncated ({str(e).splitlines()[0]}); use an older checkpoint"
+        ) from None
     weights: dict[str, dict[str, Tensor]] = {n: {} for n in state["networks"]}
     for key, value in flat.items():
         net, _, rest = key.partition(".")
@@ -206,5 +223,4 @@ def load_latest(path: Path, with_optim: bool = True) -> Checkpoint:
                 warnings.warn(f"skipping damaged checkpoint: {e}", stacklevel=2)
             continue
         return ckpt
-    raise UserError(errors[0] if len(errors) == 1 else
-                    f"no loadable checkpoint under {path}: " + "; ".join(errors))
+    raise UserError(errors[0] if len(errors) == 1 else f"no loadable checkpoint under {path}: " + "; ".join(errors))

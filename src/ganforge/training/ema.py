@@ -23,4 +23,4 @@ class EMA:
         for avg, cur in zip(self.model.parameters(), model.parameters()):
             avg.lerp_(cur.detach(), 1.0 - decay)
         for avg, cur in zip(self.model.buffers(), model.buffers()):
-            avg.copy_(cur)                  # BatchNorm statistics follow the live generator
+            avg.copy_(cur)  # BatchNorm statistics follow the live generator

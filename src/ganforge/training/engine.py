@@ -24,8 +24,13 @@ def make_fabric(t: TrainConfig):
         raise UserError("train.accelerator=cuda but no CUDA device is visible; use train.accelerator=cpu")
     if t.precision == "16" and t.accelerator == "cpu":
         raise UserError("train.precision=16 needs a GPU; on the CPU use train.precision=bf16 or 32")
-    fabric = Fabric(accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes,
-                    strategy=t.strategy, precision=PRECISIONS[t.precision])
+    fabric = Fabric(
+        accelerator=t.accelerator,
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=PRECISIONS[t.precision],
+    )
     if t.devices * t.num_nodes > 1:
         fabric.launch()
     if fabric.device.type == "cpu" and _NVML_CHECK is None:

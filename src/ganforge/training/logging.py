@@ -17,6 +17,7 @@ class RunLogger:
         self.writer = None
         if enabled and tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # imported lazily: it is slow
+
             self.writer = SummaryWriter(str(run_dir / "tensorboard"))
 
     def log(self, record: dict) -> None:

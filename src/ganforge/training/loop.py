@@ -50,9 +50,11 @@ def _unb64(s: str) -> torch.Tensor:
 def get_rng_state() -> dict:
     np_state = np.random.get_state()
     py_state = random.getstate()
-    state = {"torch": _b64(torch.get_rng_state()),
-             "numpy": [np_state[0], np_state[1].tolist(), np_state[2], np_state[3], np_state[4]],
-             "python": [py_state[0], list(py_state[1]), py_state[2]]}
+    state = {
+        "torch": _b64(torch.get_rng_state()),
+        "numpy": [np_state[0], np_state[1].tolist(), np_state[2], np_state[3], np_state[4]],
+        "python": [py_state[0], list(py_state[1]), py_state[2]],
+    }
     if torch.cuda.is_available():
         state["cuda"] = [_b64(s) for s in torch.cuda.get_rng_state_all()]
     return state
@@ -77,11 +79,14 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
         return
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
-            raise UserError(f"run directory {run_dir} already exists; pass --resume to continue it, "
-                            "--overwrite to replace it, or choose another --out")
+            raise UserError(
+                f"run directory {run_dir} already exists; pass --resume to continue it, "
+                "--overwrite to replace it, or choose another --out"
+            )
         if not (run_dir / "config.json").exists():
-            raise UserError(f"--overwrite refused: {run_dir} is not a ganforge run directory (no config.json); "
-                            "choose another --out")
+            raise UserError(
+                f"--overwrite refused: {run_dir} is not a ganforge run directory (no config.json); choose another --out"
+            )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -98,8 +103,15 @@ def resume_config(run_dir: Path, overrides: dict | None = None) -> Config:
 class Trainer:
     """Holds one run's state; `fit()` runs the loop. Built for the CLI, the API and tests alike."""
 
-    def __init__(self, cfg: Config, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
-                 data: Data | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        run_dir: str | Path,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+        data: Data | None = None,
+    ):
         self.cfg, self.run_dir = cfg, Path(run_dir)
         t = cfg.train
         if t.threads:
@@ -118,9 +130,13 @@ class Trainer:
         self.ema = EMA(self.nets[self.ema_name], t.ema, t.ema_rampup) if self.ema_name else None
         # each optimiser steps the networks the objective names, with the settings of the section it names
         specs = self.objective.optimizers()
-        self.opt_params = {k: [p for n in spec.networks for p in self.nets[n].parameters()] for k, spec in specs.items()}
+        self.opt_params = {
+            k: [p for n in spec.networks for p in self.nets[n].parameters()] for k, spec in specs.items()
+        }
         self.opts = {k: make_optimizer(getattr(cfg, spec.section), self.opt_params[k]) for k, spec in specs.items()}
-        self.base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()}  # x objective.lr_scale(step)
+        self.base_lr = {
+            k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()
+        }  # x objective.lr_scale(step)
 
         if t.channels_last:
             for net in self.nets.values():
@@ -129,10 +145,9 @@ class Trainer:
         self.opts = {k: self.fabric.setup_optimizers(o) for k, o in self.opts.items()}
         if self.ema is not None:
             self.ema.model.to(self.fabric.device)
-        self.objective.networks = self.wrapped          # forward passes go through Fabric (autocast, DDP)
+        self.objective.networks = self.wrapped  # forward passes go through Fabric (autocast, DDP)
 
-        self.stream = BatchStream(len(self.data), t.batch_size, t.seed,
-                                  self.fabric.global_rank, self.fabric.world_size)
+        self.stream = BatchStream(len(self.data), t.batch_size, t.seed, self.fabric.global_rank, self.fabric.world_size)
         self.step = 0
         self.elapsed = 0.0
         if resume:
@@ -146,7 +161,7 @@ class Trainer:
         states = {k: v.state_dict() for k, v in self.nets.items()}
         if self.ema is not None:
             states[f"{self.ema_name}_ema"] = self.ema.model.state_dict()
-        extra = self.objective.state_tensors()          # e.g. CycleGAN's pools of past fakes
+        extra = self.objective.state_tensors()  # e.g. CycleGAN's pools of past fakes
         if extra:
             states["objective"] = extra
         return states
@@ -154,13 +169,25 @@ class Trainer:
     def save(self) -> Path | None:
         if not self.is_main:
             return None
-        state = {"config": self.cfg.to_dict(), "rng": get_rng_state(), "data_position": self.stream.position,
-                 "elapsed_s": self.elapsed, "ganforge_version": __version__,
-                 "data_shape": list(self.data.shape), "num_classes": self.data.num_classes,
-                 "classes": list(self.data.classes), "data_kind": self.data.kind}
-        return save_checkpoint(self.run_dir / "checkpoints", self.step, self.network_states(),
-                               {k: o.state_dict() for k, o in self.opts.items()}, state,
-                               keep=self.cfg.train.keep_ckpts)
+        state = {
+            "config": self.cfg.to_dict(),
+            "rng": get_rng_state(),
+            "data_position": self.stream.position,
+            "elapsed_s": self.elapsed,
+            "ganforge_version": __version__,
+            "data_shape": list(self.data.shape),
+            "num_classes": self.data.num_classes,
+            "classes": list(self.data.classes),
+            "data_kind": self.data.kind,
+        }
+        return save_checkpoint(
+            self.run_dir / "checkpoints",
+            self.step,
+            self.network_states(),
+            {k: o.state_dict() for k, o in self.opts.items()},
+            state,
+            keep=self.cfg.train.keep_ckpts,
+        )
 
     def _restore(self, ckpt) -> None:
         for name, net in self.nets.items():
@@ -196,11 +223,11 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         logs: dict[str, float] = {}
-        scale = self.objective.lr_scale(self.step)      # 1.0 unless a schedule asks (e.g. CycleGAN's linear decay)
+        scale = self.objective.lr_scale(self.step)  # 1.0 unless a schedule asks (e.g. CycleGAN's linear decay)
         for name, opt in self.opts.items():
             for group, lr in zip(opt.param_groups, self.base_lr[name]):
                 group["lr"] = lr * scale
-        state = StepState(self.step)                    # what this step's phases pass on to later ones
+        state = StepState(self.step)  # what this step's phases pass on to later ones
         for phase in self.objective.phases():
             if self.step % phase.interval:
                 continue
@@ -241,6 +268,7 @@ class Trainer:
         bar = None
         if t.progress and self.is_main:
             from tqdm.auto import tqdm
+
             bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
         window: dict[str, list[float]] = {}
         last_t, last_step = time.perf_counter(), self.step
@@ -253,17 +281,24 @@ class Trainer:
                     window.setdefault(k, []).append(v)
                 if bar is not None:
                     bar.update(1)
-                due = lambda every: every > 0 and self.step % every == 0   # noqa: E731
+                due = lambda every: every > 0 and self.step % every == 0  # noqa: E731
                 if due(t.log_every) or self.step == t.steps:
                     now = time.perf_counter()
                     self.elapsed += now - last_t
                     rate = (self.step - last_step) * t.batch_size * self.fabric.world_size / max(now - last_t, 1e-9)
-                    record = {"kind": "train", "step": self.step, **{k: float(np.mean(v)) for k, v in window.items()},
-                              "img_per_s": rate, "elapsed_s": self.elapsed}
+                    record = {
+                        "kind": "train",
+                        "step": self.step,
+                        **{k: float(np.mean(v)) for k, v in window.items()},
+                        "img_per_s": rate,
+                        "elapsed_s": self.elapsed,
+                    }
                     logger.log(record)
                     if bar is not None:
-                        bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith("loss")}
-                                        | {"img/s": f"{rate:.0f}"})
+                        bar.set_postfix(
+                            {k: f"{v:.3f}" for k, v in record.items() if k.startswith("loss")}
+                            | {"img/s": f"{rate:.0f}"}
+                        )
                     window, last_t, last_step = {}, now, self.step
                 if due(t.sample_every) or self.step == t.steps:
                     last_grid = self.sample_grid()
@@ -273,8 +308,13 @@ class Trainer:
             if bar is not None:
                 bar.close()
             logger.close()
-        return {"step": self.step, "run_dir": str(self.run_dir), "grid": str(last_grid) if last_grid else None,
-                "elapsed_s": self.elapsed, "is_main": self.is_main}
+        return {
+            "step": self.step,
+            "run_dir": str(self.run_dir),
+            "grid": str(last_grid) if last_grid else None,
+            "elapsed_s": self.elapsed,
+            "is_main": self.is_main,
+        }
 
 
 def train(cfg: Config, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> dict:
