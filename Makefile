@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.ganforge-installed
 # the real data sets for tests and benchmarks; the quickstart needs none (MNIST's test split ships inside)
 export GANFORGE_DATA ?= $(abspath ../shared/data)
 
-.PHONY: install quickstart test bench clean
+.PHONY: install quickstart lint test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,7 +21,12 @@ quickstart: $(STAMP)
 	$(VENV)/bin/ganforge eval runs/quickstart --metrics fid,is --n 2000 --ref mnist:test --extractor lenet-mnist
 	@echo "sample grid: runs/quickstart/grid.png"
 
-test: $(STAMP)
+# ruff: lint (pyflakes, pycodestyle, import order, pyupgrade, bugbear) and the formatter's check
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
+
+test: lint
 	$(PY) -m pytest tests
 
 bench: $(STAMP)

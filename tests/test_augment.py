@@ -4,7 +4,7 @@ real translations and cutouts; ADA's controller moves p the right way; bad polic
 import pytest
 import torch
 
-from ganforge.augment import AUGMENTS, AdaController, Augment, cutout, parse_policy, translation
+from ganforge.augment import AUGMENTS, AdaController, Augment, PairedJitter, cutout, parse_policy, translation
 from ganforge.errors import UserError
 
 
@@ -112,3 +112,21 @@ def test_unknown_transform_is_a_user_error_naming_the_nearest():
         parse_policy("color,cutuot")
     with pytest.raises(UserError, match="at least one"):
         parse_policy(" , ")
+
+
+
+def test_paired_jitter_keeps_the_halves_aligned():
+    a = torch.rand(16, 1, 32, 32) * 2 - 1
+    b = torch.cat([-a, a], 1)                                     # B: a pixelwise function of A
+    jitter = PairedJitter(32, load_size=40, flip=True)
+    ja, jb = jitter([a, b], torch.Generator().manual_seed(3))
+    assert ja.shape == a.shape and jb.shape == b.shape
+    torch.testing.assert_close(jb, torch.cat([-ja, ja], 1))       # the same crop and flip on both
+    again = jitter([a, b], torch.Generator().manual_seed(3))[0]
+    torch.testing.assert_close(again, ja)                          # reproducible from the seed
+    assert not torch.allclose(ja, jitter([a, b], torch.Generator().manual_seed(4))[0])
+    # random per example: the examples are not all shifted alike
+    up = torch.nn.functional.interpolate(a, size=(40, 40), mode="bilinear", align_corners=False)
+    same_as_corner = [torch.allclose(ja[i], up[i, :, :32, :32]) or torch.allclose(ja[i], up[i, :, :32, :32].flip(-1))
+                      for i in range(16)]
+    assert not all(same_as_corner)

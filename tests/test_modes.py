@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from ganforge.data.datasets import MIXTURES
-from ganforge.modes import (classify_channels, kl_to_uniform, mixture_scores, stacked_mnist_scores,
-                            stacked_mode_ids)
+from ganforge.modes import classify_channels, kl_to_uniform, mixture_scores, stacked_mnist_scores, stacked_mode_ids
 
 
 def test_kl_to_uniform_hand_values():

@@ -10,12 +10,11 @@ from torch import nn
 
 from ganforge.api import load
 from ganforge.config import load_config
-from ganforge.objectives import StepState
 from ganforge.errors import UserError
 from ganforge.models import MODELS
 from ganforge.models.layers import MinibatchStdDev, Pack, spectral_norm_all
-from ganforge.regularizers import (clip_weights_, gradient_penalty, orthogonal_penalty, r1_penalty,
-                                   r2_penalty)
+from ganforge.objectives import StepState
+from ganforge.regularizers import clip_weights_, gradient_penalty, orthogonal_penalty, r1_penalty, r2_penalty
 from ganforge.training.loop import Trainer
 
 TOY = ["train.batch_size=8", "data.num_points=256", "model.hidden=8", "model.depth=2", "train.progress=false",

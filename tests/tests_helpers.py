@@ -1,6 +1,11 @@
 """Small builders several test folders share (conftest.py holds the fixtures)."""
 
+import numpy as np
+import torch
+from PIL import Image
+
 from ganforge.config import load_config
+from ganforge.data import Data
 
 from conftest import TINY, tiny_model
 
@@ -9,3 +14,87 @@ def tiny_trainer_config(family: str, extra: list[str] = (), steps: int = 1):
     """A tiny config of any registered family, for in-memory data given to the Trainer."""
     shared = [o for o in TINY if not o.startswith(("data.", "model."))]
     return load_config(None, [*tiny_model(family), f"train.steps={steps}", *shared, *extra])
+
+
+# --- class-conditional families (tests/models/test_conditional.py, tests/objectives/test_conditional.py) ---
+CONDITIONAL_VARIANTS = {  # name -> overrides
+    "cdcgan-cbn-projection": ["model.family=cdcgan"],
+    "cdcgan-concat-concat": ["model.family=cdcgan", "model.cond_g=concat", "model.cond_d=concat"],
+    "cdcgan-acgan": ["model.family=cdcgan", "model.cond_g=concat", "model.cond_d=acgan"],
+    "cresnet-cbn-projection": ["model.family=cresnet"],
+    "cresnet-acgan": ["model.family=cresnet", "model.cond_d=acgan"],
+    "biggan": ["model.family=biggan", "model.g_sn=true", "loss.name=hinge", "loss.ortho=1e-4"],
+}
+
+
+def labelled_data(n=32, size=32, classes=10, seed=0) -> Data:
+    """n random grey images [n, 1, size, size] in [-1, 1] with labels of `classes` named classes."""
+    gen = torch.Generator().manual_seed(seed)
+    return Data(
+        torch.rand(n, 1, size, size, generator=gen) * 2 - 1,
+        torch.randint(0, classes, (n,), generator=gen),
+        tuple(f"c{i}" for i in range(classes)),
+    )
+
+
+def conditional_config(overrides, steps=1, extra=()):
+    """TINY (the DCGAN-sized settings, no data.*) with `overrides`, for in-memory data."""
+    return load_config(
+        None, [*[o for o in TINY if not o.startswith("data.")], f"train.steps={steps}", *overrides, *extra]
+    )
+
+
+# --- StyleGAN2 (tests/models/test_stylegan.py, tests/objectives/test_stylegan.py, tests/inference/test_styles.py) ---
+STYLEGAN_TINY = [
+    "model.family=stylegan",
+    "model.z_dim=8",
+    "model.w_dim=16",
+    "model.mapping_layers=2",
+    "model.g_width=4",
+    "model.d_width=4",
+    "model.style_max_channels=16",
+    "train.batch_size=8",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.threads=1",
+    "train.log_every=1",
+    "train.sample_every=0",
+    "train.ckpt_every=0",
+    "train.num_samples=4",
+]
+
+
+def style_data(n: int = 32, res: int = 16) -> Data:
+    """n random grey images [n, 1, res, res] in [-1, 1] with ten classes named '0'..'9'."""
+    gen = torch.Generator().manual_seed(0)
+    return Data(
+        torch.rand(n, 1, res, res, generator=gen) * 2 - 1,
+        torch.randint(0, 10, (n,), generator=gen),
+        tuple(str(i) for i in range(10)),
+    )
+
+
+# --- translation (tests/models/, objectives/, inference/test_translation.py, tests/data/test_paired.py) ---
+TRANSLATION_TINY = [
+    "model.g_width=4",
+    "model.d_width=4",
+    "train.batch_size=8",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.threads=1",
+    "train.log_every=1",
+    "train.sample_every=0",
+    "data.split=test",
+    "data.limit=64",
+]
+
+
+def tiny_translation(preset: str) -> list[str]:
+    """TRANSLATION_TINY, plus one residual block for the CycleGAN generators (an option pix2pix does not have)."""
+    return TRANSLATION_TINY + (["model.resnet_blocks=1"] if "cyclegan" in preset else [])
+
+
+def write_png(path, array):
+    """Save a uint8-convertible array [H, W] or [H, W, C] as a PNG, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array.astype(np.uint8)).save(path)

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from ganforge.config import load_config
-from ganforge.schema import OBJECTIVE_TRAIN_KEYS
 from ganforge.errors import UserError
 from ganforge.models import MODELS
+from ganforge.schema import OBJECTIVE_TRAIN_KEYS
 
 from conftest import assert_user_error, run_cli
 

@@ -4,7 +4,6 @@ import pytest
 
 from ganforge.config import PRESETS, Config, load_config, parse_overrides
 from ganforge.errors import UserError
-from ganforge.registry import Registry
 
 from conftest import assert_user_error, run_cli
 
@@ -43,18 +42,6 @@ def test_unknown_preset_names_nearest():
     with pytest.raises(UserError) as e:
         load_config("quickstrat")
     assert "did you mean 'quickstart'" in str(e.value)
-
-
-def test_registry_refuses_duplicates_and_strings():
-    reg = Registry("thing")
-    reg.register("a", lambda: 1)
-    with pytest.raises(ValueError):
-        reg.register("a", lambda: 2)
-    with pytest.raises(TypeError):
-        reg.register("b", "ganforge.models.dcgan")
-    with pytest.raises(UserError) as e:
-        reg.get("aa")
-    assert "did you mean 'a'" in str(e.value)
 
 
 def test_every_preset_resolves():

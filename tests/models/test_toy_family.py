@@ -9,9 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.cli import main
-from ganforge.schema import ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.registry import MODELS, register_family
+from ganforge.schema import ModelConfig
 from ganforge.training.checkpoint import load_latest
 
 
@@ -45,7 +45,12 @@ def build_toy(cfg: ToyConfig, shape: tuple[int, ...], num_classes: int = 0) -> d
     return {"G": ToyGAN(cfg.z_dim, size, cfg.hidden, shape), "D": ToyGAN(size, 1, cfg.hidden)}
 
 
-if "toy" not in MODELS:
+@pytest.fixture(autouse=True)
+def toy_family(monkeypatch):
+    """Registered for this file's tests only: the registry is restored after each, so no other test
+    sees the toy family."""
+    monkeypatch.setattr(MODELS, "_entries", dict(MODELS._entries))
+    monkeypatch.setattr(MODELS, "_docs", dict(MODELS._docs))
     register_family("toy", ToyConfig)(build_toy)
 
 COMMON = ["model.family=toy", "data.name=mnist", "data.split=test", "data.limit=128", "train.batch_size=16",

@@ -9,7 +9,7 @@ adversarial objective's. What this adds:
   cross-entropy on real and fake images, and G minimises it on its fakes, both weighted by
   loss.aux_weight; the adversarial logit is unconditional. With loss.aux_fake=false D's class
   loss reads real images only: a D that also classifies fakes can learn class cues that only
-  fakes carry (G's "7" drawn as a 3, and D taught that such 3s are 7s), which the benchmark saw;
+  fakes carry (G's "7" drawn as a 3, and D taught that such 3s are 7s), as seen on MNIST;
 - previews: one row per class, one column per noise vector, the same noise down each column.
 """
 

@@ -7,7 +7,8 @@ import torch
 from ganforge.metrics.path_length import perceptual_path_length, slerp_directions
 from ganforge.models.stylegan import ModulatedConv2d
 
-from conftest import PooledPixels as MeanPool, tiny_style_generator as tiny_generator
+from conftest import PooledPixels as MeanPool
+from conftest import tiny_style_generator as tiny_generator
 
 
 def test_perceptual_path_length():

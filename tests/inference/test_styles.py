@@ -1,17 +1,24 @@
-"""Style-based generators: style mixing, lines in W, projection into W; only families with styles."""
+"""Style-based generators: style mixing, lines in W, projection into W (and the `ganforge project` command);
+only families with styles."""
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from ganforge.cli import main
 from ganforge.config import load_config
 from ganforge.errors import UserError
 from ganforge.inference.interpolation import interpolate_w
 from ganforge.inference.model import LoadedModel
 from ganforge.inference.styles import project, style_generator, style_mixing_grid
 from ganforge.models.registry import build_networks
+from ganforge.training.loop import Trainer
 
-from conftest import PooledPixels as MeanPool, tiny_style_generator as tiny_generator
+from conftest import PooledPixels as MeanPool
+from conftest import tiny_style_generator as tiny_generator
+from tests_helpers import STYLEGAN_TINY as TINY_SG
+from tests_helpers import style_data as tiny_data
 
 
 def test_style_mixing_grid_and_interpolation():
@@ -47,3 +54,30 @@ def test_only_a_family_with_styles_is_accepted():
         style_generator(dcgan)
     with pytest.raises(UserError, match="per-layer styles .* not DCGANGenerator"):
         style_mixing_grid(dcgan.generator, [1], [2], crossover=1)
+
+
+
+def _run(args, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+        raise SystemExit(0)
+    return e.value.code, capsys.readouterr()
+
+
+
+def test_project_cli(tmp_path, capsys):
+    cfg = load_config(None, [*TINY_SG, "train.steps=1"])
+    Trainer(cfg, tmp_path / "run", data=tiny_data()).fit()
+    png = tmp_path / "digit.png"
+    Image.fromarray((np.random.default_rng(0).random((20, 20)) * 255).astype(np.uint8)).save(png)
+    out = tmp_path / "proj"
+    code, io = _run(["project", str(tmp_path / "run"), str(png), "--out", str(out), "--steps", "3",
+                     "--feature-weight", "0"], capsys)
+    assert code == 0, io.err
+    arrays = np.load(out / "projected_w.npz")
+    assert arrays["w"].shape == (1, 16) and np.isfinite(arrays["w"]).all() and arrays["ws"].shape == (6, 16)
+    assert Image.open(out / "reconstruction.png").size[0] >= 16 and (out / "comparison.png").is_file()
+    code, io = _run(["project", str(tmp_path / "run"), str(png), "--out", str(out), "--steps", "1"], capsys)
+    assert code == 2 and "already exists" in io.err                  # nothing overwritten unasked
+    code, io = _run(["project", str(tmp_path / "run"), str(tmp_path / "missing.png")], capsys)
+    assert code == 2 and "no such image" in io.err

@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from ganforge.errors import UserError
-from ganforge.training.checkpoint import (list_checkpoints, load_latest, read_checkpoint,
-                                          save_checkpoint)
+from ganforge.training.checkpoint import list_checkpoints, load_latest, read_checkpoint, save_checkpoint
 
 from conftest import TINY, assert_user_error, run_cli
 

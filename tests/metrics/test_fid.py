@@ -7,8 +7,14 @@ import pytest
 import scipy.linalg
 
 from ganforge.errors import UserError
-from ganforge.metrics import (RunningGaussian, class_stats, fid_from_features, frechet_distance,
-                              gaussian_stats, intra_class_fid)
+from ganforge.metrics import (
+    RunningGaussian,
+    class_stats,
+    fid_from_features,
+    frechet_distance,
+    gaussian_stats,
+    intra_class_fid,
+)
 
 
 def reference_fid(x: np.ndarray, y: np.ndarray) -> float:

@@ -11,7 +11,8 @@ from ganforge.metrics.classifier import InceptionScoreAccumulator
 def loop_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     """Unbiased MMD^2 with k(a, b) = (a.b / d + 1)^3, by explicit double loops in float64."""
     d = x.shape[1]
-    k = lambda a, b: (float(np.dot(a, b)) / d + 1.0) ** 3
+    def k(a, b):
+        return (float(np.dot(a, b)) / d + 1.0) ** 3
     m, n = len(x), len(y)
     kxx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     kyy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
