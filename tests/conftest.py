@@ -30,8 +30,14 @@ def shared_data() -> Path:
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300):
     """Run `ganforge ARGS` in a fresh process; returns CompletedProcess (text)."""
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "ganforge.cli", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ganforge.cli", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def assert_user_error(proc, *fragments: str) -> None:
@@ -46,9 +52,19 @@ def assert_user_error(proc, *fragments: str) -> None:
 
 
 # tiny settings for the DCGAN-backed presets (quickstart, the conditional families); `tiny_model` for any family
-TINY = ["model.z_dim=16", "model.g_width=8", "model.d_width=8",
-        "train.batch_size=16", "train.progress=false", "train.tensorboard=false", "train.threads=1",
-        "train.log_every=1", "train.sample_every=0", "data.split=test", "data.limit=64"]
+TINY = [
+    "model.z_dim=16",
+    "model.g_width=8",
+    "model.d_width=8",
+    "train.batch_size=16",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.threads=1",
+    "train.log_every=1",
+    "train.sample_every=0",
+    "data.split=test",
+    "data.limit=64",
+]
 
 
 def tiny_model(family: str) -> list[str]:
@@ -57,8 +73,17 @@ def tiny_model(family: str) -> list[str]:
 
     from ganforge.models import MODELS
 
-    sizes = {"z_dim": 16, "g_width": 8, "d_width": 8, "hidden": 32, "depth": 2, "w_dim": 16, "mapping_layers": 2,
-             "style_max_channels": 16, "resnet_blocks": 1}
+    sizes = {
+        "z_dim": 16,
+        "g_width": 8,
+        "d_width": 8,
+        "hidden": 32,
+        "depth": 2,
+        "w_dim": 16,
+        "mapping_layers": 2,
+        "style_max_channels": 16,
+        "resnet_blocks": 1,
+    }
     fields = {f.name for f in dataclasses.fields(MODELS.get(family).config)}
     return [f"model.family={family}", *[f"model.{k}={v}" for k, v in sizes.items() if k in fields]]
 
@@ -68,8 +93,9 @@ def tiny_style_generator(seed: int = 0):
     from ganforge.models.stylegan import StyleGenerator
 
     torch.manual_seed(seed)
-    return StyleGenerator(z_dim=8, w_dim=16, channels=1, resolution=16, width=4, max_channels=16,
-                          mapping_layers=2).eval()
+    return StyleGenerator(
+        z_dim=8, w_dim=16, channels=1, resolution=16, width=4, max_channels=16, mapping_layers=2
+    ).eval()
 
 
 class PooledPixels(torch.nn.Module):

@@ -84,9 +84,11 @@ def test_help_lists_every_command_without_importing_torch():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom ganforge.cli import cli\n"
-            "try:\n    cli.main(['--help'], prog_name='ganforge')\nexcept SystemExit:\n    pass\n"
-            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    code = (
+        "import sys\nfrom ganforge.cli import cli\n"
+        "try:\n    cli.main(['--help'], prog_name='ganforge')\nexcept SystemExit:\n    pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("NO-TORCH")
     for name in ("train", "sample", "eval", "info", "plot", "presets", "translate", "project"):
@@ -101,15 +103,26 @@ def test_lazy_command_help_matches_the_command():
         assert cmd is not None and cmd.help.split("\n")[0].strip() == short
 
 
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A 2-step conditional DCGAN on 28 x 28 MNIST test digits with ADA (starting at p = 0.5)."""
     run = tmp_path_factory.mktemp("cond") / "run"
-    train(load_config("quickstart", [*TINY, "model.family=cdcgan", "train.steps=2", "train.augment=ada",
-                                     "train.augment_p=0.5", "train.ada_interval=1", "train.ada_kimg=0.1"]), run)
+    train(
+        load_config(
+            "quickstart",
+            [
+                *TINY,
+                "model.family=cdcgan",
+                "train.steps=2",
+                "train.augment=ada",
+                "train.augment_p=0.5",
+                "train.ada_interval=1",
+                "train.ada_kimg=0.1",
+            ],
+        ),
+        run,
+    )
     return run
-
 
 
 def test_cli_sample_interpolate_synth(tiny_run, tmp_path, capsys):
@@ -124,10 +137,12 @@ def test_cli_sample_interpolate_synth(tiny_run, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "4 samples" in out and "20 samples" in out and "2 strips of 4" in out and "20 images" in out
     from PIL import Image
-    assert Image.open(tmp_path / "grid.png").size[1] > 9 * 28   # ten rows, one per class
+
+    assert Image.open(tmp_path / "grid.png").size[1] > 9 * 28  # ten rows, one per class
     # bad input: one line, exit 2 (one case in a fresh process, the rest in-process for speed)
-    assert_user_error(run_cli("sample", str(tiny_run), "--class", "10", "--out", str(tmp_path / "x.png")),
-                      "class 10 is out of range")
+    assert_user_error(
+        run_cli("sample", str(tiny_run), "--class", "10", "--out", str(tmp_path / "x.png")), "class 10 is out of range"
+    )
     uncond = tmp_path / "uncond"
     train(load_config("quickstart", [*TINY, "train.steps=1"]), uncond)
     for args, fragment in [

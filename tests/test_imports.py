@@ -26,7 +26,7 @@ def import_graph(root: Path) -> dict[str, set[str]]:
     mods = modules(root)
     graph: dict[str, set[str]] = {name: set() for name in mods}
     for name, (path, package) in mods.items():
-        here = name if package else name.rpartition(".")[0]          # the package relative imports start from
+        here = name if package else name.rpartition(".")[0]  # the package relative imports start from
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             targets = []
             if isinstance(node, ast.Import):
@@ -34,7 +34,7 @@ def import_graph(root: Path) -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    up = here.split(".")[:len(here.split(".")) - (node.level - 1)]
+                    up = here.split(".")[: len(here.split(".")) - (node.level - 1)]
                     base = ".".join(up + ([node.module] if node.module else []))
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names]
             graph[name].update(t for t in targets if t in mods and t != name)
@@ -43,8 +43,11 @@ def import_graph(root: Path) -> dict[str, set[str]]:
         own = {name.rsplit(".", k)[0] for k in range(1, name.count(".") + 1)}
         for target in list(graph[name]):
             parts = target.split(".")
-            graph[name].update(p for p in (".".join(parts[:k]) for k in range(2, len(parts)))
-                               if p in mods and p not in own and p != name)
+            graph[name].update(
+                p
+                for p in (".".join(parts[:k]) for k in range(2, len(parts)))
+                if p in mods and p not in own and p != name
+            )
     return graph
 
 
@@ -56,7 +59,7 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     on_stack: set[str] = set()
     components: list[set[str]] = []
 
-    def visit(v: str) -> None:                     # Tarjan's algorithm
+    def visit(v: str) -> None:  # Tarjan's algorithm
         index[v] = low[v] = len(index)
         stack.append(v)
         on_stack.add(v)
@@ -82,7 +85,7 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
             visit(v)
     cycles, seen_cycles = [], set()
     for comp in components:
-        for start in sorted(comp):                 # a shortest cycle through each module of the component
+        for start in sorted(comp):  # a shortest cycle through each module of the component
             cycle = _shortest_cycle(graph, comp, start)
             key = frozenset(zip(cycle, cycle[1:]))
             if key not in seen_cycles:
@@ -109,7 +112,7 @@ def _shortest_cycle(graph: dict[str, set[str]], comp: set[str], start: str) -> l
 
 def test_no_import_cycle_in_ganforge():
     graph = import_graph(SRC / "ganforge")
-    assert len(graph) > 30 and "ganforge.api" in graph                  # the walk found the package
+    assert len(graph) > 30 and "ganforge.api" in graph  # the walk found the package
     cycles = find_cycles(graph)
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
@@ -119,12 +122,12 @@ def test_a_cycle_hidden_inside_a_function_is_found(tmp_path):
     (pkg / "sub").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     (pkg / "sub" / "__init__.py").write_text("")
-    (pkg / "a.py").write_text("from pkg.sub import b\n")                        # -> pkg.sub.b (a module)
-    (pkg / "sub" / "b.py").write_text("def f():\n    from ..c import thing\n")   # relative, in a function
-    (pkg / "c.py").write_text("import os\nfrom pkg import a\n")                 # -> pkg.a, closing the loop
-    (pkg / "d.py").write_text("from pkg import sub\nfrom . import c\n")         # pkg.sub (a package), pkg.c
+    (pkg / "a.py").write_text("from pkg.sub import b\n")  # -> pkg.sub.b (a module)
+    (pkg / "sub" / "b.py").write_text("def f():\n    from ..c import thing\n")  # relative, in a function
+    (pkg / "c.py").write_text("import os\nfrom pkg import a\n")  # -> pkg.a, closing the loop
+    (pkg / "d.py").write_text("from pkg import sub\nfrom . import c\n")  # pkg.sub (a package), pkg.c
     graph = import_graph(pkg)
-    assert graph["pkg.a"] == {"pkg.sub.b", "pkg.sub"}                           # pkg.sub's __init__ runs first
+    assert graph["pkg.a"] == {"pkg.sub.b", "pkg.sub"}  # pkg.sub's __init__ runs first
     assert graph["pkg.sub.b"] == {"pkg.c"} and graph["pkg.c"] == {"pkg.a"}
     assert graph["pkg.d"] == {"pkg.sub", "pkg.c"}
     assert find_cycles(graph) == [["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]]
@@ -143,7 +146,7 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 def test_lower_layers_do_not_reach_up():
     graph = import_graph(SRC / "ganforge")
-    assert graph["ganforge.io"] <= {"ganforge.errors"}                    # io imports nothing of ours but errors
+    assert graph["ganforge.io"] <= {"ganforge.errors"}  # io imports nothing of ours but errors
     for name in graph:
         if name.startswith(("ganforge.inference", "ganforge.metrics")) and name != "ganforge.metrics.cli":
             assert "ganforge.api" not in reachable(graph, name), f"{name} reaches ganforge.api"

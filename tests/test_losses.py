@@ -15,7 +15,7 @@ FAKE = torch.tensor([0.5, -3.0])
 r, f = [2.0, -1.0], [0.5, -3.0]
 
 
-def sp(x: float) -> float:              # softplus, written out: log(1 + e^x)
+def sp(x: float) -> float:  # softplus, written out: log(1 + e^x)
     return math.log1p(math.exp(x))
 
 
@@ -28,12 +28,16 @@ EXPECTED = {
     # -log sigmoid(r) - log(1 - sigmoid(f)) = softplus(-r) + softplus(f)
     "minimax": (mean([sp(-x) for x in r]) + mean([sp(x) for x in f]), -mean([sp(x) for x in f])),
     "nonsaturating": (mean([sp(-x) for x in r]) + mean([sp(x) for x in f]), mean([sp(-x) for x in f])),
-    "lsgan": (0.5 * mean([(x - 1) ** 2 for x in r]) + 0.5 * mean([x ** 2 for x in f]),
-              0.5 * mean([(x - 1) ** 2 for x in f])),
+    "lsgan": (
+        0.5 * mean([(x - 1) ** 2 for x in r]) + 0.5 * mean([x**2 for x in f]),
+        0.5 * mean([(x - 1) ** 2 for x in f]),
+    ),
     "hinge": (mean([max(0.0, 1 - x) for x in r]) + mean([max(0.0, 1 + x) for x in f]), -mean(f)),
     "wasserstein": (mean(f) - mean(r), -mean(f)),
-    "ragan": (mean([sp(-(x - mean(f))) for x in r]) + mean([sp(x - mean(r)) for x in f]),
-              mean([sp(-(x - mean(r))) for x in f]) + mean([sp(x - mean(f)) for x in r])),
+    "ragan": (
+        mean([sp(-(x - mean(f))) for x in r]) + mean([sp(x - mean(r)) for x in f]),
+        mean([sp(-(x - mean(r))) for x in f]) + mean([sp(x - mean(f)) for x in r]),
+    ),
 }
 
 
@@ -52,7 +56,7 @@ def test_loss_equals_formula(name):
 def test_hand_values():
     # a few numbers worked on paper, so a formula slip shared by code and EXPECTED still shows up
     assert abs(LOSSES.get("wasserstein").d(real=REAL, fake=FAKE).item() - (-1.25 - 0.5)) < 1e-6
-    assert abs(LOSSES.get("hinge").d(real=REAL, fake=FAKE).item() - (1.0 + 0.75)) < 1e-6   # (0 + 2)/2 + (1.5 + 0)/2
+    assert abs(LOSSES.get("hinge").d(real=REAL, fake=FAKE).item() - (1.0 + 0.75)) < 1e-6  # (0 + 2)/2 + (1.5 + 0)/2
     assert abs(LOSSES.get("lsgan").g(fake=FAKE).item() - 0.5 * (0.25 + 16.0) / 2) < 1e-6
 
 
@@ -73,9 +77,20 @@ def test_ragan_g_needs_real():
 
 
 def test_objective_passes_real_logits_to_relativistic_g(tmp_path):
-    cfg = load_config("ring8-gan", ["loss.name=ragan", "train.steps=1", "train.batch_size=8", "data.num_points=64",
-                                    "model.hidden=8", "model.depth=1", "train.progress=false",
-                                    "train.tensorboard=false", "train.sample_every=0"])
+    cfg = load_config(
+        "ring8-gan",
+        [
+            "loss.name=ragan",
+            "train.steps=1",
+            "train.batch_size=8",
+            "data.num_points=64",
+            "model.hidden=8",
+            "model.depth=1",
+            "train.progress=false",
+            "train.tensorboard=false",
+            "train.sample_every=0",
+        ],
+    )
     trainer = Trainer(cfg, tmp_path / "run")
     seen = []
     base = trainer.objective.adv

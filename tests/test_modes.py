@@ -10,21 +10,28 @@ from ganforge.modes import classify_channels, kl_to_uniform, mixture_scores, sta
 
 
 def test_kl_to_uniform_hand_values():
-    assert abs(kl_to_uniform(torch.tensor([2, 1, 1, 0])) - 0.5 * math.log(2)) < 1e-12   # p = (1/2, 1/4, 1/4, 0)
+    assert abs(kl_to_uniform(torch.tensor([2, 1, 1, 0])) - 0.5 * math.log(2)) < 1e-12  # p = (1/2, 1/4, 1/4, 0)
     assert kl_to_uniform(torch.tensor([5, 5, 5])) == pytest.approx(0.0, abs=1e-12)
     assert abs(kl_to_uniform(torch.tensor([0, 7, 0, 0, 0])) - math.log(5)) < 1e-12
     assert kl_to_uniform(torch.zeros(4)) == math.inf
 
 
 def test_mixture_scores_hand_case():
-    mix = MIXTURES["ring8"]()                               # sigma 0.01: HQ within 0.03 of a mode
+    mix = MIXTURES["ring8"]()  # sigma 0.01: HQ within 0.03 of a mode
     m0, m1 = mix.modes[0], mix.modes[1]
-    pts = torch.stack([m0, m0 + torch.tensor([0.02, 0.0]), m0 - torch.tensor([0.0, 0.029]),
-                       m1 + torch.tensor([0.04, 0.0]), torch.tensor([0.0, 0.0])])
+    pts = torch.stack(
+        [
+            m0,
+            m0 + torch.tensor([0.02, 0.0]),
+            m0 - torch.tensor([0.0, 0.029]),
+            m1 + torch.tensor([0.04, 0.0]),
+            torch.tensor([0.0, 0.0]),
+        ]
+    )
     s = mixture_scores(pts, mix.modes, mix.sigma)
-    assert s["modes"] == 1.0                                # m1's only point is 4 sigma out: not captured
+    assert s["modes"] == 1.0  # m1's only point is 4 sigma out: not captured
     assert s["hq"] == pytest.approx(3 / 5)
-    assert s["reverse_kl"] == pytest.approx(math.log(8))    # every HQ point in one of 8 modes
+    assert s["reverse_kl"] == pytest.approx(math.log(8))  # every HQ point in one of 8 modes
 
 
 def test_mixture_scores_on_the_modes_and_on_real_data():
@@ -54,9 +61,9 @@ def test_stacked_mode_ids_and_scores():
     assert s["kl_digits"] == pytest.approx(0.0, abs=1e-12)
     s = stacked_mnist_scores(torch.tensor([[4, 5, 6]] * 10))
     assert s["modes"] == 1 and s["kl"] == pytest.approx(math.log(1000))
-    assert s["kl_digits"] == pytest.approx(math.log(1000))           # all of it is in the digit frequencies
-    s = stacked_mnist_scores(torch.arange(10).repeat(3, 1).T)         # (i, i, i): every digit equally often,
-    assert s["modes"] == 10 and s["kl"] == pytest.approx(math.log(100))   # but the channels always agree
+    assert s["kl_digits"] == pytest.approx(math.log(1000))  # all of it is in the digit frequencies
+    s = stacked_mnist_scores(torch.arange(10).repeat(3, 1).T)  # (i, i, i): every digit equally often,
+    assert s["modes"] == 10 and s["kl"] == pytest.approx(math.log(100))  # but the channels always agree
     assert s["kl_digits"] == pytest.approx(0.0, abs=1e-12)
 
 
@@ -67,7 +74,7 @@ def test_classify_channels_reads_each_channel_in_order():
         d = ((grey.mean((1, 2, 3)) + 1) * 4.5).round().long()
         return torch.nn.functional.one_hot(d, 10).float()
 
-    vals = torch.tensor([[-1.0, 1.0, 1 / 9], [-7 / 9, -1.0, 1.0]])            # digits (0, 9, 5), (1, 0, 9)
+    vals = torch.tensor([[-1.0, 1.0, 1 / 9], [-7 / 9, -1.0, 1.0]])  # digits (0, 9, 5), (1, 0, 9)
     images = vals[:, :, None, None].expand(2, 3, 4, 4)
     assert classify_channels(images, classify, batch_size=1).tolist() == [[0, 9, 5], [1, 0, 9]]
 
@@ -75,13 +82,13 @@ def test_classify_channels_reads_each_channel_in_order():
 def test_stack_digits_labels_match_channels():
     from ganforge.data.stacked import stack_digits
 
-    images = torch.arange(50, dtype=torch.uint8)[:, None, None].expand(50, 2, 2)   # image i is all i
+    images = torch.arange(50, dtype=torch.uint8)[:, None, None].expand(50, 2, 2)  # image i is all i
     labels = torch.arange(50) % 10
     stacks, modes = stack_digits(images, labels, 200, torch.Generator().manual_seed(0))
     assert stacks.shape == (200, 3, 2, 2) and modes.shape == (200,)
-    idx = stacks[:, :, 0, 0].long()                                          # [200, 3] source images
+    idx = stacks[:, :, 0, 0].long()  # [200, 3] source images
     assert torch.equal(modes, stacked_mode_ids(labels[idx]))
-    assert len(set(modes.tolist())) > 100                                    # the channels are independent
+    assert len(set(modes.tolist())) > 100  # the channels are independent
 
 
 def test_stacked_mnist_dataset_from_the_embedded_split():
@@ -89,8 +96,7 @@ def test_stacked_mnist_dataset_from_the_embedded_split():
     from ganforge.data import build_dataset
     from ganforge.errors import UserError
 
-    data = build_dataset(load_config(None, ["data.name=stacked-mnist", "data.split=test",
-                                            "data.num_points=300"]).data)
+    data = build_dataset(load_config(None, ["data.name=stacked-mnist", "data.split=test", "data.num_points=300"]).data)
     assert data.x.shape == (300, 3, 28, 28) and data.num_classes == 1000
     assert data.x.min() >= -1 and data.x.max() <= 1 and int(data.y.max()) < 1000
     with pytest.raises(UserError, match="data.channels"):

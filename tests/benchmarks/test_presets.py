@@ -10,8 +10,11 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / "benchmarks"))
 import presets as _benchmark_presets  # noqa: E402,F401  (registers the mode-collapse presets)
 
-MODE_PRESETS = [f"{d}-{v}" for d in ("ring8", "grid25")
-                for v in ("vanilla", "r1", "wgan", "wgan-gp", "hinge-sn", "pacgan2", "ema", "pacgan2-ema")]
+MODE_PRESETS = [
+    f"{d}-{v}"
+    for d in ("ring8", "grid25")
+    for v in ("vanilla", "r1", "wgan", "wgan-gp", "hinge-sn", "pacgan2", "ema", "pacgan2-ema")
+]
 
 
 @pytest.mark.parametrize("preset", MODE_PRESETS)
@@ -19,8 +22,18 @@ def test_benchmark_presets_take_a_step(preset, tmp_path):
     from ganforge.config import load_config
     from ganforge.training.loop import Trainer
 
-    cfg = load_config(preset, ["train.steps=1", "train.batch_size=16", "data.num_points=64", "model.hidden=8",
-                               "train.progress=false", "train.tensorboard=false", "train.threads=1"])
+    cfg = load_config(
+        preset,
+        [
+            "train.steps=1",
+            "train.batch_size=16",
+            "data.num_points=64",
+            "model.hidden=8",
+            "train.progress=false",
+            "train.tensorboard=false",
+            "train.threads=1",
+        ],
+    )
     logs = Trainer(cfg, tmp_path / "run").train_step()
     assert all(math.isfinite(v) for v in logs.values()), logs
 

@@ -50,8 +50,16 @@ def test_a_key_of_another_family_is_refused_naming_its_family(family, section, k
     assert owner in message
 
 
-NON_DEFAULT = {"d_steps": "2", "pool_size": "10", "augment": "diffaugment", "augment_policy": "color",
-               "augment_p": "0.5", "ada_target": "0.5", "ada_interval": "2", "ada_kimg": "50"}
+NON_DEFAULT = {
+    "d_steps": "2",
+    "pool_size": "10",
+    "augment": "diffaugment",
+    "augment_policy": "color",
+    "augment_p": "0.5",
+    "ada_target": "0.5",
+    "ada_interval": "2",
+    "ada_kimg": "50",
+}
 
 
 def test_every_objective_train_key_has_a_non_default_value_here():
@@ -66,15 +74,16 @@ def test_train_options_the_objective_does_not_read_are_refused(family):
         if key in reads:
             if key.startswith(("ada_", "augment_")) and "augment" in reads:
                 overrides.append("train.augment=ada")
-            load_config(None, overrides)                      # accepted
+            load_config(None, overrides)  # accepted
         else:
             with pytest.raises(UserError, match=f"train.{key}=.* no effect on the {family} family"):
                 load_config(None, overrides)
 
 
 def test_cli_refuses_family_foreign_options_with_exit_2():
-    assert_user_error(run_cli("train", "quickstart", "model.resnet_blocks=3", "--dry-run"),
-                      "model.resnet_blocks", "cyclegan")
+    assert_user_error(
+        run_cli("train", "quickstart", "model.resnet_blocks=3", "--dry-run"), "model.resnet_blocks", "cyclegan"
+    )
     proc = run_cli("train", "stylegan-mnist", "loss.clip=0.01", "--dry-run")
     assert_user_error(proc, "loss.clip", "not of stylegan")
     assert_user_error(run_cli("train", "pix2pix-edges", "train.augment=ada", "--dry-run"), "no effect on the pix2pix")

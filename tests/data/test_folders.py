@@ -36,12 +36,20 @@ def test_image_folder_bad_files(tmp_path):
         build_dataset(DataConfig(name="folder", root=str(tmp_path / "a"), resolution=8))
     _write_images(tmp_path / "b")
     good = (tmp_path / "b" / "img0.png").read_bytes()
-    (tmp_path / "b" / "img0.png").write_bytes(good[: len(good) // 2])          # truncated
+    (tmp_path / "b" / "img0.png").write_bytes(good[: len(good) // 2])  # truncated
     with pytest.raises(UserError, match="img0.png: not a readable image"):
         build_dataset(DataConfig(name="folder", root=str(tmp_path / "b"), resolution=8))
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="holds no images"):
         build_dataset(DataConfig(name="folder", root=str(tmp_path / "empty")))
-    proc = run_cli("train", "quickstart", *TINY, "data.name=folder", f"data.root={tmp_path / 'b'}",
-                   "data.resolution=28", "--out", str(tmp_path / "run"))
+    proc = run_cli(
+        "train",
+        "quickstart",
+        *TINY,
+        "data.name=folder",
+        f"data.root={tmp_path / 'b'}",
+        "data.resolution=28",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert_user_error(proc, "img0.png")

@@ -17,8 +17,8 @@ from conftest import TINY, assert_user_error, run_cli
 def test_idx_reader_on_real_mnist(shared_data):
     x, y = load_idx_dataset("mnist", "train", root=str(shared_data))
     assert x.shape == (60000, 28, 28) and x.dtype == np.uint8 and y.shape == (60000,)
-    assert abs(x.mean() / 255 - 0.1307) < 1e-3                # published MNIST pixel mean
-    assert np.bincount(y).tolist()[:3] == [5923, 6742, 5958]   # published class counts
+    assert abs(x.mean() / 255 - 0.1307) < 1e-3  # published MNIST pixel mean
+    assert np.bincount(y).tolist()[:3] == [5923, 6742, 5958]  # published class counts
     xt, yt = load_idx_dataset("mnist", "test", root=str(shared_data))
     assert xt.shape == (10000, 28, 28) and set(np.unique(yt)) == set(range(10))
 
@@ -59,11 +59,13 @@ def test_corrupt_and_truncated_idx(tmp_path, shared_data):
 
 def test_cli_missing_data_folder_and_corrupt_gz(tmp_path):
     out = tmp_path / "run"
-    assert_user_error(run_cli("train", "quickstart", *TINY, f"data.root={tmp_path / 'nope'}", "--out", str(out)),
-                      "does not exist")
+    assert_user_error(
+        run_cli("train", "quickstart", *TINY, f"data.root={tmp_path / 'nope'}", "--out", str(out)), "does not exist"
+    )
     broken = tmp_path / "data" / "mnist"
     broken.mkdir(parents=True)
     (broken / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08corrupt")
     (broken / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b\x08corrupt")
-    assert_user_error(run_cli("train", "quickstart", *TINY, f"data.root={tmp_path / 'data'}", "--out", str(out)),
-                      "t10k-")
+    assert_user_error(
+        run_cli("train", "quickstart", *TINY, f"data.root={tmp_path / 'data'}", "--out", str(out)), "t10k-"
+    )

@@ -23,7 +23,7 @@ def test_truncation_keeps_every_latent_within_psi():
     for psi in (0.05, 0.5, 2.0):
         z = truncated_normal(500, 16, psi, gen)
         assert z.shape == (500, 16) and z.abs().max() <= psi
-        assert z.std() > 0.3 * psi                             # spread out inside the box, not collapsed
+        assert z.std() > 0.3 * psi  # spread out inside the box, not collapsed
     with pytest.raises(UserError, match="> 0"):
         truncated_normal(2, 2, 0.0)
 
@@ -70,7 +70,7 @@ def test_synthetic_data_set_is_labelled_and_never_overwritten(tiny_run, tmp_path
 def test_evaluation_samples_a_conditional_run_with_balanced_labels(tiny_run):
     from ganforge.metrics.pipeline import open_source
 
-    images, labels = next(open_source(str(tiny_run), n=12).batches(12, 12))    # loaded by the inference layer
+    images, labels = next(open_source(str(tiny_run), n=12).batches(12, 12))  # loaded by the inference layer
     assert images.shape == (12, 1, 28, 28) and labels.tolist() == [i % 10 for i in range(12)]
 
 
@@ -80,18 +80,25 @@ def in_memory(overrides, shape=(1, 16, 16), num_classes=0) -> LoadedModel:
     return LoadedModel.from_networks(cfg, build_networks(cfg, shape, num_classes), shape, num_classes)
 
 
-STYLE = ["model.family=stylegan", "model.z_dim=8", "model.w_dim=16", "model.mapping_layers=2", "model.g_width=4",
-         "model.d_width=4", "model.style_max_channels=16"]
+STYLE = [
+    "model.family=stylegan",
+    "model.z_dim=8",
+    "model.w_dim=16",
+    "model.mapping_layers=2",
+    "model.g_width=4",
+    "model.d_width=4",
+    "model.style_max_channels=16",
+]
 
 
 def test_what_a_model_can_do_comes_from_its_family():
     sg = in_memory([*STYLE, "model.style_conditional=true"], num_classes=10)
     assert sg.family is MODELS.get("stylegan") and sg.conditional
-    flat = sample(sg, 3, seed=0, truncation=0.0)                   # psi = 0 in W: every z gives the image of w_avg
+    flat = sample(sg, 3, seed=0, truncation=0.0)  # psi = 0 in W: every z gives the image of w_avg
     torch.testing.assert_close(flat[1], flat[0])
     torch.testing.assert_close(flat[2], flat[0])
-    assert class_grid(sg, 2, truncation=0.7).shape == (20, 1, 16, 16)   # conditional StyleGAN has per-class grids
-    assert not in_memory(STYLE).conditional                         # the family reads model.style_conditional
+    assert class_grid(sg, 2, truncation=0.7).shape == (20, 1, 16, 16)  # conditional StyleGAN has per-class grids
+    assert not in_memory(STYLE).conditional  # the family reads model.style_conditional
     dcgan = in_memory(["model.family=dcgan", "model.z_dim=8", "model.g_width=4", "model.d_width=4"], (1, 28, 28))
     conditional = [name for name in MODELS if MODELS.get(name).can_condition]
     with pytest.raises(UserError, match=f"class-conditional families: {', '.join(conditional)}"):

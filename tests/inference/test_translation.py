@@ -35,9 +35,12 @@ def test_directions_come_from_the_family():
     torch.testing.assert_close(translate_tensor(p2p, x), p2p.networks["G"](x))
     with pytest.raises(UserError, match=r"translates AtoB only, not 'BtoA' \(train with data.direction=BtoA"):
         translate_tensor(p2p, x, "BtoA")
-    able = ", ".join(name for name in MODELS if MODELS.get(name).directions)     # from the registry
-    with pytest.raises(UserError, match=rf"does not translate images; use 'ganforge sample' \(families that "
-                                        rf"translate: {able}\)"):
+    able = ", ".join(name for name in MODELS if MODELS.get(name).directions)  # from the registry
+    with pytest.raises(
+        UserError,
+        match=rf"does not translate images; use 'ganforge sample' \(families that "
+        rf"translate: {able}\)",
+    ):
         translate_tensor(in_memory("dcgan"), x)
 
 
@@ -52,9 +55,9 @@ def test_translate_files_writes_outputs_and_a_grid_and_keeps_what_exists(tmp_pat
     result = translate_files(model, tmp_path / "in", out, target=tmp_path / "tg")
     assert result["count"] == 2 and sorted(p.name for p in out.iterdir()) == ["a.png", "comparison.png", "sub_b.png"]
     assert Image.open(out / "a.png").size == (32, 32)
-    assert Image.open(out / "comparison.png").size == (2 + 3 * 34, 2 + 2 * 34)   # rows of input | output | target
+    assert Image.open(out / "comparison.png").size == (2 + 3 * 34, 2 + 2 * 34)  # rows of input | output | target
     assert np.isfinite(result["l1"]) and np.isfinite(result["psnr"])
-    assert not list(out.glob(".part-*"))                                        # no temporary file left behind
+    assert not list(out.glob(".part-*"))  # no temporary file left behind
     before = (out / "a.png").read_bytes()
     with pytest.raises(UserError, match="already exists; pass --overwrite"):
         translate_files(model, tmp_path / "in", out)
@@ -62,18 +65,17 @@ def test_translate_files_writes_outputs_and_a_grid_and_keeps_what_exists(tmp_pat
     translate_files(model, tmp_path / "in", out, overwrite=True)
 
 
-
 @pytest.mark.parametrize("preset", ["pix2pix-edges", "cyclegan-edges"])
 def test_train_save_load_translate(preset, tmp_path):
     run = tmp_path / "run"
     train(load_config(preset, ["train.steps=2", "train.sample_every=2", *tiny(preset)]), run)
     grid = Image.open(run / "samples" / "step_00000002.png")
-    assert grid.size[0] > 3 * 32                                   # rows of input | output | target
+    assert grid.size[0] > 3 * 32  # rows of input | output | target
     model = ganforge.load(run)
     edges = build_dataset(load_config(preset, tiny(preset)).data).x[:5]
     out = model.translate(edges)
     assert out.shape == (5, 1, 32, 32) and torch.isfinite(out).all()
-    torch.testing.assert_close(out, model.networks["G"](edges))     # eval mode: deterministic
+    torch.testing.assert_close(out, model.networks["G"](edges))  # eval mode: deterministic
     torch.testing.assert_close(model.translate(edges[0]), out[:1])
     if preset.startswith("cyclegan"):
         assert model.translate(out, "BtoA").shape == (5, 1, 32, 32)
@@ -86,27 +88,31 @@ def test_train_save_load_translate(preset, tmp_path):
         model.translate(torch.zeros(2, 3, 32, 32))
 
 
-
 def test_translate_cli(tmp_path, capsys):
     from ganforge.cli import main
+
     run = tmp_path / "run"
     train(load_config("pix2pix-edges", ["train.steps=1", *TINY]), run)
     data = build_dataset(load_config("pix2pix-edges", TINY).data)
     for i in range(3):
         for folder, t in (("in", data.x[i]), ("tg", data.extra["x_b"][i])):
             _png(tmp_path / folder / f"d{i}.png", ((t[0] + 1) * 127.5).round().numpy())
-    proc = run_cli("translate", str(run), str(tmp_path / "in"), "--target", str(tmp_path / "tg"),
-                   "--out", str(tmp_path / "out"))
+    proc = run_cli(
+        "translate", str(run), str(tmp_path / "in"), "--target", str(tmp_path / "tg"), "--out", str(tmp_path / "out")
+    )
     assert proc.returncode == 0, proc.stderr
     assert "PSNR" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comparison.png", "d0.png", "d1.png", "d2.png"]
-    assert Image.open(tmp_path / "out" / "comparison.png").size[1] > 3 * 32     # three rows
-    assert_user_error(run_cli("translate", str(run), str(tmp_path / "missing"), "--out", str(tmp_path / "o2")),
-                      "does not exist")
+    assert Image.open(tmp_path / "out" / "comparison.png").size[1] > 3 * 32  # three rows
+    assert_user_error(
+        run_cli("translate", str(run), str(tmp_path / "missing"), "--out", str(tmp_path / "o2")), "does not exist"
+    )
     # the other errors in-process (a fresh interpreter per case is slow on a shared CPU)
-    for args, fragment in [((str(tmp_path / "norun"), str(tmp_path / "in")), "does not exist"),
-                           ((str(run), str(tmp_path / "in"), "--out", str(tmp_path / "out")), "already exists"),
-                           ((str(run), str(tmp_path / "in"), "--direction", "BtoA"), "AtoB only")]:
+    for args, fragment in [
+        ((str(tmp_path / "norun"), str(tmp_path / "in")), "does not exist"),
+        ((str(run), str(tmp_path / "in"), "--out", str(tmp_path / "out")), "already exists"),
+        ((str(run), str(tmp_path / "in"), "--direction", "BtoA"), "AtoB only"),
+    ]:
         with pytest.raises(SystemExit) as exit_:
             main(["translate", *args])
         assert exit_.value.code == 2

@@ -19,7 +19,7 @@ from ganforge.metrics.sources import NpzSource, batch_seed, open_images
 
 @pytest.fixture(scope="module")
 def mnist():
-    images, labels = load_idx_dataset("mnist", "test")       # embedded in the package
+    images, labels = load_idx_dataset("mnist", "test")  # embedded in the package
     return images, labels
 
 
@@ -42,19 +42,21 @@ def to_float(a: np.ndarray) -> torch.Tensor:
 
 def mnist_sampler(mnist, calls=None, labelled=False):
     """A stand-in generator: real test images [0, 4000) drawn by seed, as a model would sample."""
+
     def sample(n, seed):
         if calls is not None:
             calls.append((n, seed))
         idx = np.random.default_rng(seed).choice(4000, n, replace=False)
         x = to_float(mnist[0][idx])
         return (x, torch.from_numpy(mnist[1][idx])) if labelled else x
+
     return sample
 
 
 def test_npz_is_streamed_in_chunks_and_matches_the_array(tmp_path, mnist):
     for save in (np.savez, np.savez_compressed):
         path = tmp_path / f"{save.__name__}.npz"
-        save(path, x=mnist[0][:70, :, :, None], y=mnist[1][:70])       # NHWC, alternative names
+        save(path, x=mnist[0][:70, :, :, None], y=mnist[1][:70])  # NHWC, alternative names
         src = open_images(path)
         assert isinstance(src, NpzSource) and src.length == 70 and src.has_labels
         batches = list(src.batches(1000, 32))
@@ -71,7 +73,7 @@ def test_folder_source_and_its_errors(tmp_path, mnist):
     src = open_images(folder)
     x = torch.cat([b[0] for b in src.batches(100, 2)])
     assert x.shape == (5, 1, 28, 28)
-    order = [0, 2, 4, 1, 3]                                            # "0.png" < ... < "sub/1.png"
+    order = [0, 2, 4, 1, 3]  # "0.png" < ... < "sub/1.png"
     torch.testing.assert_close(x, to_float(mnist[0][order]))
     Image.fromarray(np.zeros((30, 30), np.uint8)).save(folder / "5.png")
     with pytest.raises(UserError, match="differ in size"):
@@ -81,10 +83,15 @@ def test_folder_source_and_its_errors(tmp_path, mnist):
         open_images(tmp_path / "empty")
 
 
-@pytest.mark.parametrize("spec, fragment", [
-    ("mnist", "mnist:test"), ("mnist:valid", "unknown split"), ("cifar99:test", "unknown data set"),
-    ("no/such/folder", "not found"),
-])
+@pytest.mark.parametrize(
+    "spec, fragment",
+    [
+        ("mnist", "mnist:test"),
+        ("mnist:valid", "unknown split"),
+        ("cifar99:test", "unknown data set"),
+        ("no/such/folder", "not found"),
+    ],
+)
 def test_bad_reference_specs(spec, fragment):
     with pytest.raises(UserError, match=fragment):
         open_images(spec)
@@ -99,20 +106,30 @@ def test_reference_statistics_are_cached_by_content(cache, ref_npz, monkeypatch,
 
     def fail(*a, **k):
         raise AssertionError("the cache was not used")
+
     monkeypatch.setattr(ev, "collect", fail)
-    second = reference_stats(ref_npz, ext, progress=False)           # a hit: nothing recomputed
+    second = reference_stats(ref_npz, ext, progress=False)  # a hit: nothing recomputed
     np.testing.assert_array_equal(first.sigma, second.sigma)
     np.testing.assert_array_equal(first.features, second.features)
-    np.savez_compressed(ref_npz, images=mnist[0][6000:6600])         # new content, new key
+    np.savez_compressed(ref_npz, images=mnist[0][6000:6600])  # new content, new key
     with pytest.raises(AssertionError, match="cache was not used"):
         reference_stats(ref_npz, ext, progress=False)
 
 
 def test_evaluate_streams_and_equals_the_pure_functions(cache, ref_npz, mnist):
     calls = []
-    out = evaluate(mnist_sampler(mnist, calls), ref=ref_npz, metrics="fid,kid,is,pr,dc,modes", n=500,
-                   batch_size=128, seed=3, progress=False, kid_subsets=5, kid_subset_size=200)
-    assert [c[0] for c in calls] == [128, 128, 128, 116]             # one call per batch
+    out = evaluate(
+        mnist_sampler(mnist, calls),
+        ref=ref_npz,
+        metrics="fid,kid,is,pr,dc,modes",
+        n=500,
+        batch_size=128,
+        seed=3,
+        progress=False,
+        kid_subsets=5,
+        kid_subset_size=200,
+    )
+    assert [c[0] for c in calls] == [128, 128, 128, 116]  # one call per batch
     assert [c[1] for c in calls] == [batch_seed(3, i) for i in range(4)]
     # the same images and reference through the extractor at once, then the pure functions
     ext = get_extractor("lenet-mnist")
@@ -124,8 +141,19 @@ def test_evaluate_streams_and_equals_the_pure_functions(cache, ref_npz, mnist):
     assert abs(out["kid"] - kid(fg, fr, 5, 200, seed=3)[0]) <= 1e-4 * abs(out["kid"]) + 1e-9
     assert 0.5 < out["precision"] <= 1 and 0.5 < out["recall"] <= 1 and 0.5 < out["coverage"] <= 1
     assert 8 < out["is"] <= 10 and out["modes"] == 10 and out["class_kl"] < 0.05
-    assert set(out) == {"fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "density",
-                        "coverage", "modes", "class_kl"}
+    assert set(out) == {
+        "fid",
+        "kid",
+        "kid_std",
+        "is",
+        "is_std",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "modes",
+        "class_kl",
+    }
 
 
 def test_reference_is_brought_to_the_generated_size(cache, ref_npz, mnist):
@@ -134,21 +162,21 @@ def test_reference_is_brought_to_the_generated_size(cache, ref_npz, mnist):
     the reference at its native size the resampling alone makes a large FID."""
     from ganforge.data.datasets import fit_images
 
-    up = fit_images(to_float(mnist[0][5000:5600]), 32, None)           # the training-data resize
-    sampler = lambda n, s, _it=iter(up.split(200)): next(_it)[:n]      # noqa: E731
+    up = fit_images(to_float(mnist[0][5000:5600]), 32, None)  # the training-data resize
+    sampler = lambda n, s, _it=iter(up.split(200)): next(_it)[:n]  # noqa: E731
     matched = evaluate(sampler, ref=ref_npz, metrics="fid", n=600, batch_size=200, progress=False)
-    sampler = lambda n, s, _it=iter(up.split(200)): next(_it)[:n]      # noqa: E731
-    native = evaluate(sampler, ref=ref_npz, metrics="fid", n=600, batch_size=200, progress=False,
-                      match_size=False)
+    sampler = lambda n, s, _it=iter(up.split(200)): next(_it)[:n]  # noqa: E731
+    native = evaluate(sampler, ref=ref_npz, metrics="fid", n=600, batch_size=200, progress=False, match_size=False)
     assert abs(matched["fid"]) < 1e-6 * native["fid"] and native["fid"] > 1.0
-    assert len(list(cache.glob("*.npz"))) == 2                         # one cache entry per size
+    assert len(list(cache.glob("*.npz"))) == 2  # one cache entry per size
 
 
 def test_evaluate_conditional_metrics(cache, ref_npz, mnist):
     calls = []
-    out = evaluate(mnist_sampler(mnist, calls, labelled=True), ref=ref_npz, metrics=("ifid", "acc"), n=400,
-                   progress=False)
-    assert out["acc"] >= 0.97                       # real digits, labelled with their true class
+    out = evaluate(
+        mnist_sampler(mnist, calls, labelled=True), ref=ref_npz, metrics=("ifid", "acc"), n=400, progress=False
+    )
+    assert out["acc"] >= 0.97  # real digits, labelled with their true class
     # intra-class FID through the pure function on the same images (40 per class: biased, but equal)
     ext = get_extractor("lenet-mnist")
     gen = [mnist_sampler(mnist, labelled=True)(n, s) for n, s in calls]
@@ -174,8 +202,13 @@ def test_evaluate_checks_before_sampling(cache, ref_npz, mnist):
 
 def test_sampler_returning_wrong_images_is_a_user_error(cache, ref_npz):
     with pytest.raises(UserError, match=r"pixel values span \[0, 255\]"):
-        evaluate(lambda n, s: torch.full((n, 1, 28, 28), 255.0).index_fill(0, torch.tensor([0]), 0),
-                 ref=ref_npz, metrics="fid", n=50, progress=False)
+        evaluate(
+            lambda n, s: torch.full((n, 1, 28, 28), 255.0).index_fill(0, torch.tensor([0]), 0),
+            ref=ref_npz,
+            metrics="fid",
+            n=50,
+            progress=False,
+        )
     with pytest.raises(UserError, match="returned"):
         evaluate(lambda n, s: torch.zeros(n - 1, 1, 28, 28), ref=ref_npz, metrics="fid", n=50, progress=False)
 
@@ -191,7 +224,7 @@ def test_eval_command_on_a_run_directory(cache, ref_npz, mnist, tmp_path, monkey
     (run / "config.json").write_text("{}")
     sample = mnist_sampler(mnist)
 
-    class FakeModel:                                  # what ganforge.api.load returns
+    class FakeModel:  # what ganforge.api.load returns
         step, run_dir, num_classes = 1200, run, 0
 
         def sample(self, n, seed=0):

@@ -11,7 +11,7 @@ from ganforge.metrics import EXTRACTORS, ModuleExtractor, get_extractor
 from ganforge.metrics.extractors import INCEPTION_FILE, check_images
 
 
-class NotATensor:                      # a pickled object weights_only=True must refuse
+class NotATensor:  # a pickled object weights_only=True must refuse
     pass
 
 
@@ -26,7 +26,7 @@ def inception_file(tmp_path_factory):
     state = {}
     for key, value in tv.state_dict().items():
         if key.endswith("num_batches_tracked"):
-            continue                                      # the 2019 file predates this buffer
+            continue  # the 2019 file predates this buffer
         if key.endswith("running_var"):
             state[key] = torch.rand_like(value) + 0.5
         elif value.is_floating_point():
@@ -44,10 +44,10 @@ def test_inception_fid_loads_standard_keys_and_gives_2048_features_1008_logits(i
     net = ext.net.net
     torch.testing.assert_close(net.fc.weight, state["fc.weight"])
     torch.testing.assert_close(net.Mixed_7c.branch_pool.bn.running_var, state["Mixed_7c.branch_pool.bn.running_var"])
-    images = torch.rand(2, 1, 28, 28) * 2 - 1                       # grey, small: repeated and resized
+    images = torch.rand(2, 1, 28, 28) * 2 - 1  # grey, small: repeated and resized
     out = ext(images)
     assert out.features.shape == (2, 2048) and out.logits.shape == (2, 1008)
-    assert torch.isfinite(out.features).all() and (out.features >= 0).all()   # post-ReLU average pool
+    assert torch.isfinite(out.features).all() and (out.features >= 0).all()  # post-ReLU average pool
     # IS logits are pool3 . W without the bias, as in the original Inception Score code
     torch.testing.assert_close(out.logits, out.features @ state["fc.weight"].T, rtol=1e-4, atol=1e-4)
     assert ext.prepare(images).shape == (2, 3, 299, 299)
@@ -86,11 +86,11 @@ def test_lenet_weights_ship_with_the_package(name):
 
 
 def test_lenet_mnist_classifies_real_test_images():
-    images, labels = load_idx_dataset("mnist", "test")              # the embedded test split
-    idx = np.random.default_rng(0).choice(len(labels), 1000, replace=False)   # the files are not shuffled
+    images, labels = load_idx_dataset("mnist", "test")  # the embedded test split
+    idx = np.random.default_rng(0).choice(len(labels), 1000, replace=False)  # the files are not shuffled
     x = torch.from_numpy(images[idx]).float().div(127.5).sub(1).unsqueeze(1)
     pred = get_extractor("lenet-mnist")(x).logits.argmax(1).numpy()
-    assert (pred == labels[idx]).mean() >= 0.97                      # 99.04% on all 10,000
+    assert (pred == labels[idx]).mean() >= 0.97  # 99.04% on all 10,000
 
 
 def test_lenet_fashion_classifies_real_test_images(shared_data, monkeypatch):
@@ -99,7 +99,7 @@ def test_lenet_fashion_classifies_real_test_images(shared_data, monkeypatch):
     idx = np.random.default_rng(0).choice(len(labels), 1000, replace=False)
     x = torch.from_numpy(images[idx]).float().div(127.5).sub(1).unsqueeze(1)
     pred = get_extractor("lenet-fashion")(x).logits.argmax(1).numpy()
-    assert (pred == labels[idx]).mean() >= 0.88                      # 91.60% on all 10,000 (sd 0.9% at n=1000)
+    assert (pred == labels[idx]).mean() >= 0.88  # 91.60% on all 10,000 (sd 0.9% at n=1000)
 
 
 def test_lenet_accepts_rgb_and_other_sizes():
@@ -114,16 +114,19 @@ def test_lenet_accepts_rgb_and_other_sizes():
     assert agree >= 0.75
 
 
-@pytest.mark.parametrize("bad, fragment", [
-    (torch.zeros(2, 28, 28), "x.unsqueeze(1)"),
-    (torch.zeros(2, 28, 28, 3), "x.permute(0, 3, 1, 2)"),
-    (torch.zeros(2, 4, 28, 28), "4 channels"),
-    (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), "x.float() / 127.5 - 1"),
-    (torch.full((2, 1, 28, 28), 255.0), "x / 127.5 - 1"),
-    (torch.full((2, 1, 28, 28), float("nan")), "NaN"),
-    (torch.zeros(0, 1, 28, 28), "empty"),
-    (np.zeros((2, 1, 28, 28)), "torch.Tensor"),
-])
+@pytest.mark.parametrize(
+    "bad, fragment",
+    [
+        (torch.zeros(2, 28, 28), "x.unsqueeze(1)"),
+        (torch.zeros(2, 28, 28, 3), "x.permute(0, 3, 1, 2)"),
+        (torch.zeros(2, 4, 28, 28), "4 channels"),
+        (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), "x.float() / 127.5 - 1"),
+        (torch.full((2, 1, 28, 28), 255.0), "x / 127.5 - 1"),
+        (torch.full((2, 1, 28, 28), float("nan")), "NaN"),
+        (torch.zeros(0, 1, 28, 28), "empty"),
+        (np.zeros((2, 1, 28, 28)), "torch.Tensor"),
+    ],
+)
 def test_bad_images_are_user_errors(bad, fragment):
     with pytest.raises(UserError) as e:
         check_images(bad)
@@ -131,7 +134,7 @@ def test_bad_images_are_user_errors(bad, fragment):
 
 
 def test_any_module_is_an_extractor():
-    class Pool(nn.Module):                      # features only: mean of 4x4 blocks
+    class Pool(nn.Module):  # features only: mean of 4x4 blocks
         def forward(self, x):
             return nn.functional.avg_pool2d(x, 4)
 

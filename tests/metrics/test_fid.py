@@ -27,7 +27,7 @@ def reference_fid(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def features(rng, n, d, scale=1.0, shift=0.0):
-    mix = rng.standard_normal((d, d)) / np.sqrt(d)            # correlated features
+    mix = rng.standard_normal((d, d)) / np.sqrt(d)  # correlated features
     return (rng.standard_normal((n, d)) @ mix) * scale + shift
 
 
@@ -60,10 +60,10 @@ def test_one_dimensional_closed_form():
 
 def test_running_statistics_equal_batch_statistics():
     rng = np.random.default_rng(3)
-    x = features(rng, 1000, 24, shift=1e3)                    # a large mean: cancellation-prone
+    x = features(rng, 1000, 24, shift=1e3)  # a large mean: cancellation-prone
     acc = RunningGaussian(24)
     for i in range(0, len(x), 97):
-        acc.update(x[i:i + 97])
+        acc.update(x[i : i + 97])
     mu, sigma = acc.stats()
     np.testing.assert_allclose(mu, x.mean(0), rtol=1e-12)
     np.testing.assert_allclose(sigma, np.cov(x, rowvar=False), rtol=1e-9, atol=1e-12)

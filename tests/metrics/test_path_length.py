@@ -16,7 +16,7 @@ def test_perceptual_path_length():
     for space in ("z", "w"):
         out = perceptual_path_length(G, space=space, n=20, batch_size=8, extractor=MeanPool())
         assert out["ppl"] > 0 and np.isfinite(out["ppl"]) and out["n"] >= 18
-    for m in G.synthesis.modules():                                  # styles that ignore w: a flat path
+    for m in G.synthesis.modules():  # styles that ignore w: a flat path
         if isinstance(m, ModulatedConv2d):
             m.affine.weight.data.zero_()
     assert perceptual_path_length(G, space="w", n=10, extractor=MeanPool())["ppl"] == pytest.approx(0.0, abs=1e-6)

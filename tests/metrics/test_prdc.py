@@ -37,18 +37,22 @@ def test_grid_with_an_outlier_default_k():
 
 def brute_force(real, fake, k_pr, k_dc):
     def radii(x, k):
-        return np.array([np.sort([np.linalg.norm(a - b) for j, b in enumerate(x) if j != i])[k - 1]
-                         for i, a in enumerate(x)])
+        return np.array(
+            [np.sort([np.linalg.norm(a - b) for j, b in enumerate(x) if j != i])[k - 1] for i, a in enumerate(x)]
+        )
+
     rr, fr, rd = radii(real, k_pr), radii(fake, k_pr), radii(real, k_dc)
-    dist = np.array([[np.linalg.norm(f - r) for r in real] for f in fake])     # [M, N]
-    return {"precision": np.mean([(dist[j] <= rr).any() for j in range(len(fake))]),
-            "recall": np.mean([(dist[:, i] <= fr).any() for i in range(len(real))]),
-            "density": sum((dist[j] <= rd).sum() for j in range(len(fake))) / (k_dc * len(fake)),
-            "coverage": np.mean([(dist[:, i] <= rd[i]).any() for i in range(len(real))])}
+    dist = np.array([[np.linalg.norm(f - r) for r in real] for f in fake])  # [M, N]
+    return {
+        "precision": np.mean([(dist[j] <= rr).any() for j in range(len(fake))]),
+        "recall": np.mean([(dist[:, i] <= fr).any() for i in range(len(real))]),
+        "density": sum((dist[j] <= rd).sum() for j in range(len(fake))) / (k_dc * len(fake)),
+        "coverage": np.mean([(dist[:, i] <= rd[i]).any() for i in range(len(real))]),
+    }
 
 
 def test_against_brute_force_on_random_features(monkeypatch):
-    monkeypatch.setattr("ganforge.metrics.manifold.BLOCK", 16)       # exercise the blocking
+    monkeypatch.setattr("ganforge.metrics.manifold.BLOCK", 16)  # exercise the blocking
     rng = np.random.default_rng(0)
     real, fake = rng.standard_normal((70, 5)), rng.standard_normal((50, 5)) * 1.3 + 0.3
     ours, ref = prdc(real, fake), brute_force(real, fake, 3, 5)

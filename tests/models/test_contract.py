@@ -57,5 +57,5 @@ def test_generators_sample_reproducibly(family, tmp_path):
     model = load(tmp_path / "run")
     a, b = model.sample(5, seed=3), model.sample(5, seed=3, batch_size=2)
     assert a.shape == (5, *SHAPE)
-    torch.testing.assert_close(a, b)                       # batch size never changes what a seed gives
+    torch.testing.assert_close(a, b)  # batch size never changes what a seed gives
     assert not torch.equal(a, model.sample(5, seed=4))

@@ -18,31 +18,31 @@ def test_equalised_lr_scales_weights_at_run_time():
     torch.manual_seed(0)
     lin = EqualLinear(50, 7, bias_init=0.5, lr_mul=0.01)
     x = torch.randn(4, 50)
-    ref = F.linear(x, lin.weight * (0.01 / 50 ** 0.5), lin.bias * 0.01)
+    ref = F.linear(x, lin.weight * (0.01 / 50**0.5), lin.bias * 0.01)
     torch.testing.assert_close(lin(x), ref)
-    assert abs(lin.weight.std().item() * 0.01 - 1.0) < 0.15        # stored N(0, 1 / lr_mul^2)
+    assert abs(lin.weight.std().item() * 0.01 - 1.0) < 0.15  # stored N(0, 1 / lr_mul^2)
     torch.testing.assert_close(lin.bias * 0.01, torch.full((7,), 0.5))
 
     conv = EqualConv2d(6, 4, 3)
     x = torch.randn(2, 6, 8, 8)
     torch.testing.assert_close(conv(x), F.conv2d(x, conv.weight / (6 * 9) ** 0.5, conv.bias, padding=1))
-    assert abs(conv.weight.std().item() - 1.0) < 0.2               # stored N(0, 1), not pre-scaled
-    with torch.no_grad():                                          # the scale is applied at run time
+    assert abs(conv.weight.std().item() - 1.0) < 0.2  # stored N(0, 1), not pre-scaled
+    with torch.no_grad():  # the scale is applied at run time
         conv.weight.mul_(2.0)
         conv.bias.zero_()
-    torch.testing.assert_close(conv(x), F.conv2d(x, conv.weight / 54 ** 0.5, None, padding=1))
+    torch.testing.assert_close(conv(x), F.conv2d(x, conv.weight / 54**0.5, None, padding=1))
 
 
 def test_demodulated_conv_keeps_unit_std():
     torch.manual_seed(0)
     conv = ModulatedConv2d(64, 64, 3, w_dim=32)
     x = torch.randn(8, 64, 32, 32)
-    w = torch.randn(8, 32) * 3                                     # styles far from 1, different per sample
+    w = torch.randn(8, 32) * 3  # styles far from 1, different per sample
     with torch.no_grad():
-        out = conv(x, w)[:, :, 1:-1, 1:-1]                         # interior: no zero padding
+        out = conv(x, w)[:, :, 1:-1, 1:-1]  # interior: no zero padding
         per_sample = out.flatten(1).std(1)
         assert torch.all((per_sample - 1).abs() < 0.1), per_sample
-        conv.demodulate = False                                    # the same layer without eq. 3 is far off
+        conv.demodulate = False  # the same layer without eq. 3 is far off
         raw = conv(x, w)[:, :, 1:-1, 1:-1].flatten(1).std(1)
     assert (raw - 1).abs().max() > 0.5, raw
 
@@ -51,14 +51,14 @@ def test_modulation_with_unit_styles_is_a_plain_conv():
     torch.manual_seed(0)
     conv = ModulatedConv2d(5, 3, 3, w_dim=4, demodulate=False)
     with torch.no_grad():
-        conv.affine.weight.zero_()                                 # s = bias = 1 for every w
+        conv.affine.weight.zero_()  # s = bias = 1 for every w
     x = torch.randn(2, 5, 6, 6)
-    torch.testing.assert_close(conv(x, torch.randn(2, 4)), F.conv2d(x, conv.weight / 45 ** 0.5, padding=1))
+    torch.testing.assert_close(conv(x, torch.randn(2, 4)), F.conv2d(x, conv.weight / 45**0.5, padding=1))
 
 
 def test_generator_shapes_and_num_ws():
     G = tiny_generator()
-    assert G.num_ws == 2 * 4 - 2                                   # 16 px: log2 = 4
+    assert G.num_ws == 2 * 4 - 2  # 16 px: log2 = 4
     img, ws = G(torch.randn(3, 8), return_ws=True)
     assert img.shape == (3, 1, 16, 16) and ws.shape == (3, G.num_ws, 16)
     with pytest.raises(UserError, match="power-of-two"):
@@ -73,10 +73,10 @@ def test_psi_zero_gives_one_image_for_every_z():
     a = G(z, psi=0.0)
     for i in range(1, 5):
         torch.testing.assert_close(a[i], a[0])
-    b = G(z)                                                       # psi = 1: the images differ
+    b = G(z)  # psi = 1: the images differ
     assert (b[1:] - b[:1]).abs().max() > 1e-3
     c = sample_truncated(G, 4, seed=1, psi=0.0)
-    torch.testing.assert_close(c, a[:1].expand(4, -1, -1, -1))      # the image of w_avg itself
+    torch.testing.assert_close(c, a[:1].expand(4, -1, -1, -1))  # the image of w_avg itself
 
 
 def _record_layer_ws(G):
@@ -84,7 +84,9 @@ def _record_layer_ws(G):
     seen, handles = {}, []
     for m in G.synthesis.modules():
         if isinstance(m, ModulatedConv2d):
-            handles.append(m.register_forward_hook(lambda mod, args, out: seen.__setitem__(mod.w_index, args[1].clone())))
+            handles.append(
+                m.register_forward_hook(lambda mod, args, out: seen.__setitem__(mod.w_index, args[1].clone()))
+            )
     return seen, handles
 
 
@@ -96,7 +98,7 @@ def test_style_mixing_switches_at_the_crossover(crossover):
     G.synthesis(G.mix(G.broadcast(w1), G.broadcast(w2), crossover))
     for h in handles:
         h.remove()
-    assert sorted(seen) == list(range(G.num_ws))                   # every w is read by some layer
+    assert sorted(seen) == list(range(G.num_ws))  # every w is read by some layer
     for i, w in seen.items():
         torch.testing.assert_close(w, w1 if i < crossover else w2, rtol=0, atol=0)
 
@@ -110,7 +112,7 @@ def test_training_forward_mixes_with_one_crossover():
         h.remove()
     first = ws[:, 0]
     switched = [not torch.equal(ws[:, i], first) for i in range(G.num_ws)]
-    k = switched.index(True)                                        # mixing=1: always a second w from some layer on
+    k = switched.index(True)  # mixing=1: always a second w from some layer on
     assert k >= 1 and all(switched[k:]) and not any(switched[:k])
     for i, w in seen.items():
         torch.testing.assert_close(w, ws[:, i], rtol=0, atol=0)
@@ -121,7 +123,7 @@ def test_noise_is_random_in_training_and_constant_in_eval():
     for layer in G.synthesis.layers:
         layer.noise_strength.data.fill_(0.5)
     z = torch.randn(2, 8)
-    torch.testing.assert_close(G(z), G(z))                          # eval: const noise
+    torch.testing.assert_close(G(z), G(z))  # eval: const noise
     G.train()
     assert not torch.equal(G(z), G(z))
     torch.testing.assert_close(G(z, noise_mode="none"), G(z, noise_mode="none"))

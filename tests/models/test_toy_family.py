@@ -53,9 +53,20 @@ def toy_family(monkeypatch):
     monkeypatch.setattr(MODELS, "_docs", dict(MODELS._docs))
     register_family("toy", ToyConfig)(build_toy)
 
-COMMON = ["model.family=toy", "data.name=mnist", "data.split=test", "data.limit=128", "train.batch_size=16",
-          "train.progress=false", "train.tensorboard=false", "train.threads=1", "train.log_every=1",
-          "train.sample_every=2", "train.ckpt_every=2"]
+
+COMMON = [
+    "model.family=toy",
+    "data.name=mnist",
+    "data.split=test",
+    "data.limit=128",
+    "train.batch_size=16",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.threads=1",
+    "train.log_every=1",
+    "train.sample_every=2",
+    "train.ckpt_every=2",
+]
 
 
 def weights(run):
@@ -68,7 +79,7 @@ def test_a_family_registered_in_one_file_trains_samples_and_resumes(tmp_path, ca
     main(["train", *COMMON, "train.steps=2", "--out", str(part)])
     main(["train", "--resume", "train.steps=4", "--out", str(part)])
     assert load_latest(part).step == 4
-    for name, state in weights(full).items():                  # resumed == uninterrupted, bit for bit
+    for name, state in weights(full).items():  # resumed == uninterrupted, bit for bit
         for key, tensor in state.items():
             assert torch.equal(tensor, weights(part)[name][key]), (name, key)
     main(["sample", str(part), "--n", "9", "--out", str(tmp_path / "grid.png")])

@@ -26,15 +26,15 @@ def test_d_sees_augmented_images(family, mode, tmp_path):
     data = Data(tensors["x"], tensors["y"], tuple(str(i) for i in range(10)))
     extra = ["train.augment_policy=translation,cutout", "train.augment=" + mode]
     if mode == "ada":
-        extra.append("train.augment_p=1.0")                     # ADA's starting p: every transform applied
+        extra.append("train.augment_p=1.0")  # ADA's starting p: every transform applied
     trainer = Trainer(tiny_trainer_config(family, extra), tmp_path / "run", data=data)
     seen, made = [], []
     trainer.nets["D"].register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
     trainer.nets["G"].register_forward_hook(lambda m, args, out: made.append(out.detach().clone()))
     batch = {"x": data.x[:16], "y": data.y[:16]}
     trainer.objective.d_step(batch, StepState(0))
-    assert seen[0].shape == batch["x"].shape and not torch.equal(seen[0], batch["x"])     # real, augmented
+    assert seen[0].shape == batch["x"].shape and not torch.equal(seen[0], batch["x"])  # real, augmented
     seen.clear(), made.clear()
     trainer.objective.g_step(batch, StepState(0))
     assert len(made) == 1 and len(seen) >= 1
-    assert seen[0].shape == made[0].shape and not torch.equal(seen[0], made[0])           # fake, augmented
+    assert seen[0].shape == made[0].shape and not torch.equal(seen[0], made[0])  # fake, augmented

@@ -28,19 +28,25 @@ def test_acgan_class_loss_on_real_images_only(tmp_path):
     trainer = Trainer(cfg_for([*VARIANTS["cdcgan-acgan"], "loss.aux_fake=false"]), tmp_path / "run", data=labelled())
     batch = {"x": trainer.data.x[:16], "y": trainer.data.y[:16]}
     _, logs = trainer.objective.d_step(batch, StepState(0))
-    with torch.no_grad():                                      # train-mode BN: the same batch gives the same logits
+    with torch.no_grad():  # train-mode BN: the same batch gives the same logits
         by_hand = F.cross_entropy(trainer.nets["D"](batch["x"], batch["y"], aux=True)[1], batch["y"]).item()
     assert abs(logs["loss_aux_D"] - by_hand) < 1e-5
 
 
 def test_ada_probability_survives_checkpoint_and_resume(tmp_path):
-    common = ["model.family=cdcgan", "train.augment=ada", "train.augment_p=0.5", "train.ada_interval=2",
-              "train.ada_kimg=0.1", "train.ckpt_every=0"]
+    common = [
+        "model.family=cdcgan",
+        "train.augment=ada",
+        "train.augment_p=0.5",
+        "train.ada_interval=2",
+        "train.ada_kimg=0.1",
+        "train.ckpt_every=0",
+    ]
     data = labelled()
     full = Trainer(cfg_for(common, steps=5), tmp_path / "full", data=data)
     full.fit()
     part = Trainer(cfg_for(common, steps=3), tmp_path / "part", data=data)
-    part.fit()                                # p updated after D step 2; step 3 is half-way to the next update
+    part.fit()  # p updated after D step 2; step 3 is half-way to the next update
     p_saved = part.objective.ada.p
     assert p_saved != 0.5 and part.objective.ada._count > 0
     resumed = Trainer(cfg_for(common, steps=5), tmp_path / "part", data=data, resume=True)
@@ -48,6 +54,6 @@ def test_ada_probability_survives_checkpoint_and_resume(tmp_path):
     assert resumed.objective.augment.p == p_saved
     resumed.fit()
     assert resumed.objective.ada.state().tolist() == full.objective.ada.state().tolist()
-    for name, net in full.nets.items():                        # and the whole run is exact
+    for name, net in full.nets.items():  # and the whole run is exact
         for (k, a), b in zip(net.state_dict().items(), resumed.nets[name].state_dict().values()):
             assert torch.equal(a, b), (name, k)

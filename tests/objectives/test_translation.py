@@ -20,10 +20,10 @@ def test_image_pool_returns_a_past_image_about_half_the_time():
     torch.manual_seed(0)
     pool = ImagePool(50)
     first = torch.arange(50.0).view(50, 1, 1, 1)
-    torch.testing.assert_close(pool.query(first), first)          # filling: every image passes through
+    torch.testing.assert_close(pool.query(first), first)  # filling: every image passes through
     assert len(pool) == 50
     fresh = 1000 + torch.arange(2000.0).view(2000, 1, 1, 1)
-    out = torch.cat([pool.query(fresh[i:i + 10]) for i in range(0, 2000, 10)])
+    out = torch.cat([pool.query(fresh[i : i + 10]) for i in range(0, 2000, 10)])
     past = (out != fresh).flatten().float().mean().item()
     assert abs(past - 0.5) < 0.05, past
     assert len(pool) == 50
@@ -35,7 +35,7 @@ def test_cycle_loss_is_zero_for_identity_mappings():
     loss, made = cycle_loss(a, b, nn.Identity(), nn.Identity())
     assert loss.item() == 0.0
     torch.testing.assert_close(made["rec_a"], a)
-    half = lambda x: 0.5 * x                                      # noqa: E731  not invertible by itself
+    half = lambda x: 0.5 * x  # noqa: E731  not invertible by itself
     loss, _ = cycle_loss(a, a, half, half)
     torch.testing.assert_close(loss, 2 * (0.75 * a).abs().mean())
 
@@ -45,7 +45,7 @@ def test_cyclegan_resume_is_exact_with_a_full_pool(tmp_path):
     cfg = load_config("cyclegan-edges", ["train.steps=4", *over])
     straight = Trainer(cfg, tmp_path / "a")
     straight.fit()
-    half = Trainer(cfg, tmp_path / "b")                           # the same run, stopped after 2 steps
+    half = Trainer(cfg, tmp_path / "b")  # the same run, stopped after 2 steps
     half.train_step(), half.train_step()
     half.save()
     assert len(half.objective.pools["B"]) == 4
@@ -76,13 +76,14 @@ def test_translation_family_needs_two_domains(tmp_path):
 
 
 def test_jitter_in_training_is_a_function_of_the_step(tmp_path):
-    cfg = load_config("pix2pix-edges", ["train.steps=1", "data.resolution=32", "data.load_size=36",
-                                        "data.flip=true", *TINY])
+    cfg = load_config(
+        "pix2pix-edges", ["train.steps=1", "data.resolution=32", "data.load_size=36", "data.flip=true", *TINY]
+    )
     trainer = Trainer(cfg, tmp_path / "run")
     batch = trainer.next_batch()
     a1, b1 = trainer.objective._pair(batch, 5, paired=True)
     a2, b2 = trainer.objective._pair(batch, 5, paired=True)
-    torch.testing.assert_close(a1, a2)                             # same step, same crops: resume-safe
+    torch.testing.assert_close(a1, a2)  # same step, same crops: resume-safe
     assert not torch.equal(a1, batch["x"])
     assert not torch.equal(a1, trainer.objective._pair(batch, 6, paired=True)[0])
     logs = trainer.train_step()

@@ -39,28 +39,33 @@ def test_sigkill_during_save_leaves_previous_checkpoint_valid(tmp_path):
     for trial, delay in enumerate([0.05, 0.13, 0.29, 0.41, 0.77]):
         folder = tmp_path / f"ck{trial}"
         proc = subprocess.Popen([sys.executable, str(script), str(folder)], stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "1"           # one complete checkpoint exists
-        time.sleep(delay)                                      # then kill it somewhere inside a later save
+        assert proc.stdout.readline().strip() == "1"  # one complete checkpoint exists
+        time.sleep(delay)  # then kill it somewhere inside a later save
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         latest = (folder / "latest").read_text().strip()
-        ckpt = read_checkpoint(folder / latest)                # `latest` names a complete checkpoint
+        ckpt = read_checkpoint(folder / latest)  # `latest` names a complete checkpoint
         assert ckpt.weights["G"]["w"][0].item() == ckpt.step
         assert load_latest(folder).step == ckpt.step
         assert all(not p.name.startswith(".tmp") for p in list_checkpoints(folder))
 
 
 def _save(folder, step):
-    return save_checkpoint(folder, step, {"G": {"w": torch.full((3,), float(step))}},
-                           {"G": {"state": {}, "param_groups": [{"lr": 0.1, "params": [0]}]}},
-                           {"config": {}}, keep=5)
+    return save_checkpoint(
+        folder,
+        step,
+        {"G": {"w": torch.full((3,), float(step))}},
+        {"G": {"state": {}, "param_groups": [{"lr": 0.1, "params": [0]}]}},
+        {"config": {}},
+        keep=5,
+    )
 
 
 def test_damaged_newest_falls_back_to_older(tmp_path):
     _save(tmp_path, 1)
     newest = _save(tmp_path, 2)
     data = (newest / "model.safetensors").read_bytes()
-    (newest / "model.safetensors").write_bytes(data[: len(data) // 2])      # truncated
+    (newest / "model.safetensors").write_bytes(data[: len(data) // 2])  # truncated
     with pytest.warns(UserWarning, match="skipping damaged checkpoint"):
         assert load_latest(tmp_path).step == 1
     with pytest.raises(UserError, match="damaged or truncated"):
@@ -96,7 +101,7 @@ def test_cli_rejects_truncated_or_foreign_checkpoints(tmp_path):
     assert_user_error(run_cli("sample", str(ckpt), "--out", str(tmp_path / "s.png")), "damaged or truncated")
     foreign = tmp_path / "foreign"
     foreign.mkdir()
-    (foreign / "state.json").write_text("{\"hello\": 1}")
+    (foreign / "state.json").write_text('{"hello": 1}')
     assert_user_error(run_cli("sample", str(foreign), "--out", str(tmp_path / "s.png")), "not a ganforge checkpoint")
     (foreign / "state.json").write_bytes(b"\x00\xff garbage")
     assert_user_error(run_cli("info", str(foreign)), "damaged")

@@ -11,11 +11,21 @@ from conftest import TINY, run_cli
 
 def test_two_process_ddp_on_cpu(tmp_path):
     run = tmp_path / "ddp"
-    proc = run_cli("train", "quickstart", *TINY, "data.limit=256", "train.steps=3", "train.devices=2",
-                   "train.strategy=ddp", "--out", str(run), timeout=600)
+    proc = run_cli(
+        "train",
+        "quickstart",
+        *TINY,
+        "data.limit=256",
+        "train.steps=3",
+        "train.devices=2",
+        "train.strategy=ddp",
+        "--out",
+        str(run),
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Starting with 2 processes" in proc.stdout + proc.stderr
-    assert proc.stdout.count("run directory:") == 1              # only rank 0 reports and writes
+    assert proc.stdout.count("run directory:") == 1  # only rank 0 reports and writes
     ckpt = load_latest(run)
     assert ckpt.step == 3 and ckpt.state["config"]["train"]["devices"] == 2
     # every step consumed one batch per rank per phase that needs data: D and G phases

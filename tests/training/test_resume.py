@@ -14,10 +14,13 @@ def _tensors(run):
     return load_file(str(ckpt / "model.safetensors")), load_file(str(ckpt / "optim.safetensors"))
 
 
-@pytest.mark.parametrize("preset, family, extra", [
-    ("quickstart", "dcgan", ["train.d_steps=2"]),   # BatchNorm buffers, EMA, 2 D steps per G step
-    ("gan-mnist", "mlp", ["train.ema=none", "loss.name=minimax"]),
-])
+@pytest.mark.parametrize(
+    "preset, family, extra",
+    [
+        ("quickstart", "dcgan", ["train.d_steps=2"]),  # BatchNorm buffers, EMA, 2 D steps per G step
+        ("gan-mnist", "mlp", ["train.ema=none", "loss.name=minimax"]),
+    ],
+)
 def test_resume_is_exact(tmp_path, preset, family, extra):
     shared = [o for o in TINY if not o.startswith("model.")]
     common = [preset, *shared, *tiny_model(family), "data.resolution=32", "train.ckpt_every=0", *extra]
@@ -35,7 +38,9 @@ def test_resume_is_exact(tmp_path, preset, family, extra):
         assert torch.equal(w_full[key], w_part[key]), key
     for key in o_full:
         assert torch.equal(o_full[key], o_part[key]), key
-    assert load_latest(tmp_path / "part").state["data_position"] == load_latest(tmp_path / "full").state["data_position"]
+    assert (
+        load_latest(tmp_path / "part").state["data_position"] == load_latest(tmp_path / "full").state["data_position"]
+    )
 
 
 def test_resume_without_checkpoints_is_a_user_error(tmp_path):
