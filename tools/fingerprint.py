@@ -5,6 +5,12 @@ machine and torch version, with one thread, and compare the JSON it writes.
 
     python tools/fingerprint.py --out before.json
     python tools/fingerprint.py --out after.json --compare before.json
+
+tools/fingerprint-672750a.json holds the hashes of ganforge at commit 672750a (before configs were
+per family and the objectives shared one adversarial step), taken on this project's 2-core AMD EPYC
+with torch 2.14.1: `PYTHONPATH=benchmarks python tools/fingerprint.py --out after.json --compare
+tools/fingerprint-672750a.json` checks a later tree against it (on the same kind of machine; other
+CPUs may round differently).
 """
 
 from __future__ import annotations
