@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from ganforge.augment import parse_policy
 from ganforge.config.presets import PRESETS
 from ganforge.errors import UserError
 from ganforge.models.registry import MODELS, Family
@@ -247,6 +248,8 @@ def validate(cfg: Config) -> None:
         raise UserError(f"train.lr_decay_start={t.lr_decay_start}: a fraction of the steps in [0, 1), or none")
     if t.augment not in ("none", "diffaugment", "ada"):
         raise UserError(f"train.augment={t.augment!r}: choose none, diffaugment or ada")
+    if t.augment != "none":
+        parse_policy(t.augment_policy)  # each transform a registered one
     if t.augment_p is not None and not 0.0 <= t.augment_p <= 1.0:
         raise UserError(f"train.augment_p={t.augment_p}: a probability in [0, 1], or none for the default")
     if not 0.0 < t.ada_target < 1.0 or t.ada_interval < 1 or t.ada_kimg <= 0:

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from ganforge.errors import UserError
 from ganforge.inference.model import LoadedModel
-from ganforge.inference.sampling import class_index, generate, truncated_latents
+from ganforge.inference.sampling import class_index, generate, require_noise_model, truncated_latents
 from ganforge.inference.styles import map_z, seeded_z, style_device, style_generator, style_labels
 
 
@@ -40,6 +40,7 @@ def interpolation(
     model keeps class y, or class r mod K). [rows * steps, C, H, W]."""
     if rows < 1 or steps < 2:
         raise UserError(f"--rows {rows} --steps {steps}: need at least 1 row and 2 steps")
+    require_noise_model(model)
     ends, psi = truncated_latents(model, 2 * rows, seed, truncation)  # [2R, z]
     z = slerp_path(ends[:rows], ends[rows:], torch.linspace(0, 1, steps)).reshape(rows * steps, -1)
     if truncation is not None and psi is None:

@@ -149,6 +149,15 @@ def generate(
     return torch.cat(out) if out else torch.empty(0, *model.data_shape)
 
 
+def require_noise_model(model: LoadedModel) -> None:
+    """A UserError for a model whose family translates images instead of sampling from noise."""
+    if model.family.directions:
+        raise UserError(
+            f"this {model.family.name} model translates images and does not sample "
+            "from noise; use 'ganforge translate' (GanModel.translate)"
+        )
+
+
 def sample(
     model: LoadedModel, n: int, seed: int = 0, batch_size: int = 256, *, y=None, truncation: float | None = None
 ) -> Tensor:
@@ -157,11 +166,7 @@ def sample(
     unconditional model takes no y. truncation: the truncation trick of the model's family."""
     if n < 1:
         raise UserError(f"--n must be at least 1, got {n}")
-    if model.family.directions:
-        raise UserError(
-            f"this {model.family.name} model translates images and does not sample "
-            "from noise; use 'ganforge translate' (GanModel.translate)"
-        )
+    require_noise_model(model)
     labels = labels_for(model, n, y)  # None for unconditional models
     z, psi = truncated_latents(model, n, seed, truncation)
     return generate(model, z, labels, batch_size=batch_size, psi=psi)

@@ -58,6 +58,8 @@ def style_device(G: nn.Module) -> torch.device:
 def style_labels(G: nn.Module, n: int, label: int | None) -> Tensor | None:
     """Labels for a conditional G: `label` for every row, or balanced rows (row i: class i % classes)."""
     if not G.conditional:
+        if label is not None:
+            raise UserError(f"label {label}: this StyleGAN is unconditional and takes no class; drop --label")
         return None
     if label is not None:
         if not 0 <= label < G.num_classes:

@@ -118,14 +118,16 @@ class Trainer:
             torch.set_num_threads(t.threads)
         self.fabric = make_fabric(t)
         self.is_main = self.fabric.is_global_zero
-        if self.is_main:
-            prepare_run_dir(self.run_dir, resume, overwrite)
-        self.fabric.barrier()
         self.fabric.seed_everything(t.seed + self.fabric.global_rank, verbose=False)
 
         self.data = data if data is not None else build_dataset(cfg.data, t.seed)
         self.nets = build_networks(cfg, self.data.shape, self.data.num_classes)
         self.objective = build_objective(cfg, self.nets)
+        # the run directory is made (or replaced, with --overwrite) only once the data, the networks and
+        # the objective were built: a bad input then leaves nothing behind and deletes nothing
+        if self.is_main:
+            prepare_run_dir(self.run_dir, resume, overwrite)
+        self.fabric.barrier()
         self.ema_name = self.objective.ema_network if t.ema is not None else None
         self.ema = EMA(self.nets[self.ema_name], t.ema, t.ema_rampup) if self.ema_name else None
         # each optimiser steps the networks the objective names, with the settings of the section it names
