@@ -51,17 +51,21 @@ def assert_user_error(proc, *fragments: str) -> None:
         assert frag in lines[0], (frag, lines[0])
 
 
+# a quiet one-thread run: no progress bar, TensorBoard or sample grids, a log line every step
+QUIET = [
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.threads=1",
+    "train.log_every=1",
+    "train.sample_every=0",
+]
 # tiny settings for the DCGAN-backed presets (quickstart, the conditional families); `tiny_model` for any family
 TINY = [
     "model.z_dim=16",
     "model.g_width=8",
     "model.d_width=8",
     "train.batch_size=16",
-    "train.progress=false",
-    "train.tensorboard=false",
-    "train.threads=1",
-    "train.log_every=1",
-    "train.sample_every=0",
+    *QUIET,
     "data.split=test",
     "data.limit=64",
 ]

@@ -7,7 +7,7 @@ from PIL import Image
 from ganforge.config import load_config
 from ganforge.data import Data
 
-from conftest import TINY, tiny_model
+from conftest import QUIET, TINY, tiny_model
 
 
 def tiny_trainer_config(family: str, extra: list[str] = (), steps: int = 1):
@@ -45,7 +45,7 @@ def conditional_config(overrides, steps=1, extra=()):
 
 
 # --- StyleGAN2 (tests/models/test_stylegan.py, tests/objectives/test_stylegan.py, tests/inference/test_styles.py) ---
-STYLEGAN_TINY = [
+STYLEGAN_MODEL = [
     "model.family=stylegan",
     "model.z_dim=8",
     "model.w_dim=16",
@@ -53,15 +53,8 @@ STYLEGAN_TINY = [
     "model.g_width=4",
     "model.d_width=4",
     "model.style_max_channels=16",
-    "train.batch_size=8",
-    "train.progress=false",
-    "train.tensorboard=false",
-    "train.threads=1",
-    "train.log_every=1",
-    "train.sample_every=0",
-    "train.ckpt_every=0",
-    "train.num_samples=4",
 ]
+STYLEGAN_TINY = [*STYLEGAN_MODEL, "train.batch_size=8", *QUIET, "train.ckpt_every=0", "train.num_samples=4"]
 
 
 def style_data(n: int = 32, res: int = 16) -> Data:
@@ -79,11 +72,7 @@ TRANSLATION_TINY = [
     "model.g_width=4",
     "model.d_width=4",
     "train.batch_size=8",
-    "train.progress=false",
-    "train.tensorboard=false",
-    "train.threads=1",
-    "train.log_every=1",
-    "train.sample_every=0",
+    *QUIET,
     "data.split=test",
     "data.limit=64",
 ]

@@ -16,6 +16,7 @@ from ganforge.models.registry import build_networks
 from ganforge.training.loop import train
 
 from conftest import TINY
+from tests_helpers import STYLEGAN_MODEL
 
 
 def test_truncation_keeps_every_latent_within_psi():
@@ -80,15 +81,7 @@ def in_memory(overrides, shape=(1, 16, 16), num_classes=0) -> LoadedModel:
     return LoadedModel.from_networks(cfg, build_networks(cfg, shape, num_classes), shape, num_classes)
 
 
-STYLE = [
-    "model.family=stylegan",
-    "model.z_dim=8",
-    "model.w_dim=16",
-    "model.mapping_layers=2",
-    "model.g_width=4",
-    "model.d_width=4",
-    "model.style_max_channels=16",
-]
+STYLE = STYLEGAN_MODEL
 
 
 def test_what_a_model_can_do_comes_from_its_family():

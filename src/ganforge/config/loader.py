@@ -24,7 +24,7 @@ from ganforge.errors import UserError
 from ganforge.models.registry import MODELS, Family
 from ganforge.optim import OPTIMIZERS
 from ganforge.registry import closest
-from ganforge.schema import OBJECTIVE_TRAIN_KEYS, Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
+from ganforge.schema import OBJECTIVE_TRAIN_KEYS, Config, ModelConfig, OptimConfig
 
 FAMILY_SECTIONS = ("model", "loss")  # the sections whose schema the family decides
 
@@ -272,22 +272,3 @@ def validate(cfg: Config) -> None:
 
 def save_config(cfg: Config, path: Path) -> None:
     path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-
-
-__all__ = [
-    "Config",
-    "DataConfig",
-    "ModelConfig",
-    "OptimConfig",
-    "TrainConfig",
-    "PRESETS",
-    "all_keys",
-    "build",
-    "from_dict",
-    "from_saved",
-    "load_config",
-    "merge",
-    "parse_overrides",
-    "save_config",
-    "validate",
-]
