@@ -211,7 +211,8 @@ def resolve(path: Path) -> list[Path]:
 
 
 def load_latest(path: Path, with_optim: bool = True) -> Checkpoint:
-    """The newest loadable checkpoint under `path`, warning about each damaged one skipped."""
+    """The newest loadable checkpoint under `path`. Skipping damaged ones warns once, naming them;
+    when none loads, one UserError says so, with each checkpoint's fault in its `detail`."""
     candidates = resolve(path)
     errors = []
     for candidate in candidates:
@@ -219,8 +220,18 @@ def load_latest(path: Path, with_optim: bool = True) -> Checkpoint:
             ckpt = read_checkpoint(candidate, with_optim)
         except UserError as e:
             errors.append(str(e))
-            if len(candidates) > 1:
-                warnings.warn(f"skipping damaged checkpoint: {e}", stacklevel=2)
             continue
+        if errors:
+            skipped = ", ".join(c.name for c in candidates[: len(errors)])
+            warnings.warn(
+                f"skipping damaged checkpoint(s) {skipped}; loaded {candidate.name} instead ({errors[0]})",
+                stacklevel=2,
+            )
         return ckpt
-    raise UserError(errors[0] if len(errors) == 1 else f"no loadable checkpoint under {path}: " + "; ".join(errors))
+    if len(candidates) == 1:
+        raise UserError(errors[0])
+    raise UserError(
+        f"no loadable checkpoint under {path}: all {len(candidates)} checkpoints in {candidates[0].parent} "
+        "are damaged or incomplete; restore them from a backup, or train the run again",
+        detail="\n".join(errors),
+    )
