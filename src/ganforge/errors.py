@@ -33,15 +33,15 @@ _ADVICE = {
     errno.ENOENT: "a folder on the way is missing; check the path",
     errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
     errno.EISDIR: "it is a folder; give a file name",
+    errno.EIO: "an input/output error: the disk may be failing; check it",
 }
 
 
-def storage_error(e: OSError, doing: str, then: str = "") -> UserError | None:
-    """A one-line UserError for an OSError the machine is behind (disk full, read-only, no
-    permission, missing folder): "cannot {doing}: {why} ({file}); {advice}{then}"; None for others
-    (those are bugs)."""
+def storage_error(e: OSError, doing: str, then: str = "", cls: type[UserError] = UserError) -> UserError | None:
+    """A one-line `cls` for an OSError the machine is behind (disk full, read-only, no permission,
+    missing folder): "cannot {doing}: {why} ({file}); {advice}{then}"; None for others (bugs)."""
     advice = _ADVICE.get(e.errno)
     if advice is None:
         return None
     where = f" ({e.filename})" if e.filename else ""
-    return UserError(f"cannot {doing}: {e.strerror or e}{where}; {advice}{then}")
+    return cls(f"cannot {doing}: {e.strerror or e}{where}; {advice}{then}")

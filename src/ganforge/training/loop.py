@@ -23,7 +23,7 @@ from torch import nn
 from ganforge import __version__
 from ganforge.config import Config, build, from_saved, save_config
 from ganforge.data import BatchStream, Data, build_dataset
-from ganforge.errors import UserError
+from ganforge.errors import TrainingStopped, UserError, storage_error
 from ganforge.models import MODELS
 from ganforge.models.registry import build_networks
 from ganforge.objectives import Objective, StepState
@@ -31,6 +31,7 @@ from ganforge.optim import make_optimizer
 from ganforge.training.checkpoint import load_latest, save_checkpoint
 from ganforge.training.ema import EMA
 from ganforge.training.engine import make_fabric
+from ganforge.training.lock import LOCK_NAME, RunLock, in_use, lock_holder
 from ganforge.training.logging import RunLogger, save_samples
 
 
@@ -71,13 +72,16 @@ def set_rng_state(state: dict) -> None:
 
 
 # --- the run directory ----------------------------------------------------------------------------
-def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Never overwrite what the user has unless asked; refuse to delete what is not a run."""
+def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> RunLock:
+    """Never overwrite what the user has unless asked; refuse to delete what is not a run, or a run
+    another `ganforge train` is writing. Returns the run's lock, held: release it when done."""
+    if run_dir.is_dir() and (owner := lock_holder(run_dir)) is not None:
+        raise in_use(run_dir, owner)
     if resume:
         if not (run_dir / "checkpoints").is_dir():
             raise UserError(f"cannot resume: {run_dir} has no checkpoints/; drop --resume to start a new run")
-        return
-    if run_dir.exists() and any(run_dir.iterdir()):
+        return RunLock(run_dir).acquire()
+    if run_dir.exists() and any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         if not overwrite:
             raise UserError(
                 f"run directory {run_dir} already exists; pass --resume to continue it, "
@@ -87,8 +91,13 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
             raise UserError(
                 f"--overwrite refused: {run_dir} is not a ganforge run directory (no config.json); choose another --out"
             )
-        shutil.rmtree(run_dir)
+        lock = RunLock(run_dir).acquire()
+        for p in run_dir.iterdir():
+            if p.name != LOCK_NAME:
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        return lock
     run_dir.mkdir(parents=True, exist_ok=True)
+    return RunLock(run_dir).acquire()
 
 
 def resume_config(run_dir: Path, overrides: dict | None = None) -> Config:
@@ -118,8 +127,15 @@ class Trainer:
             torch.set_num_threads(t.threads)
         self.fabric = make_fabric(t)
         self.is_main = self.fabric.is_global_zero
-        if self.is_main:
-            prepare_run_dir(self.run_dir, resume, overwrite)
+        lock = prepare_run_dir(self.run_dir, resume, overwrite) if self.is_main else None
+        try:  # held while the run directory is set up, and again while fit() trains
+            self._setup(resume, data)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _setup(self, resume: bool, data: Data | None) -> None:
+        cfg, t = self.cfg, self.cfg.train
         self.fabric.barrier()
         self.fabric.seed_everything(t.seed + self.fabric.global_rank, verbose=False)
 
@@ -262,52 +278,71 @@ class Trainer:
             net.train()
         return save_samples(samples, self.run_dir / "samples" / f"step_{self.step:08d}.png")
 
+    def _storage_fault(self, e: OSError) -> Exception:
+        """A write to the run directory failed (disk full, read-only, ...): a one-line TrainingStopped
+        naming the checkpoint that survives it, or `e` itself when the machine is not behind it."""
+        latest = self.run_dir / "checkpoints" / "latest"
+        then = (
+            f"; the last checkpoint, {latest.read_text().strip()}, is intact: once fixed, resume with "
+            f"'ganforge train --resume --out {self.run_dir}'"
+            if latest.is_file()
+            else "; no checkpoint was saved"
+        )
+        return storage_error(e, f"write to {self.run_dir}", then, TrainingStopped) or e
+
     def fit(self) -> dict:
         t = self.cfg.train
-        logger = RunLogger(self.run_dir, t.tensorboard, enabled=self.is_main)
-        bar = None
-        if t.progress and self.is_main:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
+        lock = RunLock(self.run_dir).acquire() if self.is_main else None  # one ganforge train per run dir
+        logger, bar = None, None
         window: dict[str, list[float]] = {}
         last_t, last_step = time.perf_counter(), self.step
         last_grid = None
         for net in self.nets.values():
             net.train()
         try:
+            logger = RunLogger(self.run_dir, t.tensorboard, enabled=self.is_main)
+            if t.progress and self.is_main:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
             while self.step < t.steps:
                 for k, v in self.train_step().items():
                     window.setdefault(k, []).append(v)
                 if bar is not None:
                     bar.update(1)
                 due = lambda every: every > 0 and self.step % every == 0  # noqa: E731
-                if due(t.log_every) or self.step == t.steps:
-                    now = time.perf_counter()
-                    self.elapsed += now - last_t
-                    rate = (self.step - last_step) * t.batch_size * self.fabric.world_size / max(now - last_t, 1e-9)
-                    record = {
-                        "kind": "train",
-                        "step": self.step,
-                        **{k: float(np.mean(v)) for k, v in window.items()},
-                        "img_per_s": rate,
-                        "elapsed_s": self.elapsed,
-                    }
-                    logger.log(record)
-                    if bar is not None:
-                        bar.set_postfix(
-                            {k: f"{v:.3f}" for k, v in record.items() if k.startswith("loss")}
-                            | {"img/s": f"{rate:.0f}"}
-                        )
-                    window, last_t, last_step = {}, now, self.step
-                if due(t.sample_every) or self.step == t.steps:
-                    last_grid = self.sample_grid()
-                if due(t.ckpt_every) or self.step == t.steps:
-                    self.save()
+                try:  # a write the machine refuses (disk full, read-only) stops the run in one line
+                    if due(t.log_every) or self.step == t.steps:
+                        now = time.perf_counter()
+                        self.elapsed += now - last_t
+                        rate = (self.step - last_step) * t.batch_size * self.fabric.world_size / max(now - last_t, 1e-9)
+                        record = {
+                            "kind": "train",
+                            "step": self.step,
+                            **{k: float(np.mean(v)) for k, v in window.items()},
+                            "img_per_s": rate,
+                            "elapsed_s": self.elapsed,
+                        }
+                        logger.log(record)
+                        if bar is not None:
+                            bar.set_postfix(
+                                {k: f"{v:.3f}" for k, v in record.items() if k.startswith("loss")}
+                                | {"img/s": f"{rate:.0f}"}
+                            )
+                        window, last_t, last_step = {}, now, self.step
+                    if due(t.sample_every) or self.step == t.steps:
+                        last_grid = self.sample_grid()
+                    if due(t.ckpt_every) or self.step == t.steps:
+                        self.save()
+                except OSError as e:
+                    raise self._storage_fault(e) from e
         finally:
             if bar is not None:
                 bar.close()
-            logger.close()
+            if logger is not None:
+                logger.close()
+            if lock is not None:
+                lock.release()
         return {
             "step": self.step,
             "run_dir": str(self.run_dir),
