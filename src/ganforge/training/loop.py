@@ -5,7 +5,8 @@ for step in range(start, steps):
     for phase in objective.phases():        # the schedule is data: D x d_steps, G, regularisers ...
         if step % phase.interval == 0:
             for _ in range(phase.repeats):  loss = phase.loss(batch, state); backward; step; phase.after()
-    EMA; log; sample grid; checkpoint
+    weights finite?                         # else train.nan_policy: rollback | skip | stop (fit() handles it)
+    EMA; log; sample grid; checkpoint       # SIGTERM / SIGINT: checkpoint at the step boundary, return
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import base64
 import random
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ from ganforge.models import MODELS
 from ganforge.models.registry import build_networks
 from ganforge.objectives import Objective, StepState
 from ganforge.optim import make_optimizer
-from ganforge.training.checkpoint import load_latest, save_checkpoint
+from ganforge.training.checkpoint import Checkpoint, load_latest, save_checkpoint
 from ganforge.training.ema import EMA
 from ganforge.training.engine import make_fabric
 from ganforge.training.lock import LOCK_NAME, RunLock, in_use, lock_holder
@@ -109,6 +111,25 @@ def resume_config(run_dir: Path, overrides: dict | None = None) -> Config:
     return build(saved)
 
 
+def _cpu_copy(obj):
+    """A copy of nested dicts / lists of tensors and plain values, tensors cloned onto the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _cpu_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu_copy(v) for v in obj)
+    return obj
+
+
+class NonFinite(Exception):
+    """A loss or the weights stopped being finite in train_step; fit() applies train.nan_policy."""
+
+    def __init__(self, what: str, phase: str | None, step: int):
+        super().__init__(f"non-finite {what}" + (f" in phase {phase}" if phase else "") + f" at step {step}")
+        self.what, self.phase, self.step = what, phase, step
+
+
 class Trainer:
     """Holds one run's state; `fit()` runs the loop. Built for the CLI, the API and tests alike."""
 
@@ -166,8 +187,15 @@ class Trainer:
         self.stream = BatchStream(len(self.data), t.batch_size, t.seed, self.fabric.global_rank, self.fabric.world_size)
         self.step = 0
         self.elapsed = 0.0
+        self.lr_scale = 1.0  # the product of train.nan_lr_factor over the rollbacks so far, on every lr
+        self.nan_events = 0  # non-finite events of this fit() (skips, rollbacks)
+        self.skipped: list[str] = []  # phases whose update train_step dropped (nan_policy=skip), this step
+        self.has_checkpoint = resume  # a checkpoint on disk to roll back to
+        self._start: Checkpoint | None = None  # else a copy of the state fit() started from, in memory
         if resume:
-            self._restore(load_latest(self.run_dir))
+            ckpt = load_latest(self.run_dir)
+            self._restore(ckpt)
+            self.lr_scale = float(ckpt.state.get("nan_lr_scale", 1.0))
         elif self.is_main:
             save_config(cfg, self.run_dir / "config.json")
         self.fixed = self.fabric.to_device(self.objective.fixed_inputs(self.data, t.num_samples, t.seed))
@@ -183,6 +211,7 @@ class Trainer:
         return states
 
     def save(self) -> Path | None:
+        self.has_checkpoint, self._start = True, None  # on every rank: rollbacks now read the disk
         if not self.is_main:
             return None
         state = {
@@ -195,6 +224,7 @@ class Trainer:
             "num_classes": self.data.num_classes,
             "classes": list(self.data.classes),
             "data_kind": self.data.kind,
+            "nan_lr_scale": self.lr_scale,
         }
         return save_checkpoint(
             self.run_dir / "checkpoints",
@@ -218,6 +248,92 @@ class Trainer:
         self.step = ckpt.step
         self.elapsed = float(ckpt.state.get("elapsed_s", 0.0))
 
+    def snapshot(self) -> Checkpoint:
+        """The training state as a checkpoint in memory (tensors copied to the CPU)."""
+        state = {
+            "step": self.step,
+            "rng": get_rng_state(),
+            "data_position": self.stream.position,
+            "elapsed_s": self.elapsed,
+        }
+        optimizers = {k: _cpu_copy(o.state_dict()) for k, o in self.opts.items()}
+        return Checkpoint(None, _cpu_copy(self.network_states()), optimizers, state)
+
+    # --- non-finite values ------------------------------------------------------------------------
+    def _agree(self, ok: bool) -> bool:
+        """`ok` on every rank (one all-reduce in a distributed run, so all ranks take the same branch)."""
+        if self.fabric.world_size == 1:
+            return ok
+        return bool(
+            self.fabric.all_reduce(torch.tensor(float(not ok), device=self.fabric.device), reduce_op="sum").item() == 0
+        )
+
+    @torch.no_grad()
+    def weights_finite(self) -> bool:
+        """Whether every parameter and floating buffer of every network is finite: one fused max |x|
+        per tensor (torch._foreach_norm with ord=inf cannot overflow, and NaN propagates through it)
+        and one host sync."""
+        tensors = [
+            x for net in self.nets.values() for x in (*net.parameters(), *net.buffers()) if x.is_floating_point()
+        ]
+        if not tensors:
+            return True
+        norms = torch._foreach_norm(tensors, float("inf"))
+        return bool(torch.isfinite(torch.stack([n.float() for n in norms])).all())
+
+    def on_nonfinite(self, what: str, phase: str | None, step: int, logger: RunLogger) -> None:
+        """Apply train.nan_policy to a non-finite `what` ("loss" of `phase`, or "weights") met at
+        `step`, and log it in metrics.jsonl ({"kind": "nonfinite", ...}).
+
+        skip      the phase's update was dropped already (train_step); weights cannot be skipped,
+                  so a non-finite weight rolls back as under rollback
+        rollback  restore the last good checkpoint -- the newest on disk, or, before the run has saved
+                  one, the in-memory copy of the state fit() started from -- multiply every learning
+                  rate by train.nan_lr_factor and go on
+        stop      restore the last good state, save it (when it is not on disk already) and raise
+                  TrainingStopped naming it; so does any policy after train.nan_max_events events
+        """
+        t = self.cfg.train
+        self.nan_events += 1
+        action = "rollback" if (what == "weights" and t.nan_policy == "skip") else t.nan_policy
+        if self.nan_events > t.nan_max_events:
+            action = "stop"
+        record = {"kind": "nonfinite", "step": step, "what": what, "phase": phase, "action": action}
+        where = f"non-finite {what}" + (f" in phase {phase}" if phase else "") + f" at step {step}"
+        if action == "skip":
+            logger.log(record)
+            warnings.warn(f"{where}: skipped that update (train.nan_policy=skip)", stacklevel=2)
+            return
+        elapsed = self.elapsed
+        if self._start is not None:  # a copy: restoring hands some tensors over rather than copying them
+            good = Checkpoint(
+                None, _cpu_copy(self._start.weights), _cpu_copy(self._start.optimizers), self._start.state
+            )
+        else:
+            self.fabric.barrier()  # rank 0 has finished writing the checkpoint the others read
+            good = load_latest(self.run_dir)  # saved after a finite step, as every checkpoint is
+        self._restore(good)
+        self.elapsed = elapsed
+        if action == "rollback":
+            self.lr_scale *= t.nan_lr_factor
+            logger.log(record | {"restored_step": self.step, "lr_scale": self.lr_scale})
+            warnings.warn(
+                f"{where}: rolled back to step {self.step}, learning rates x{self.lr_scale:g} (train.nan_policy=rollback)",
+                stacklevel=2,
+            )
+            return
+        path = good.path if good.path is not None else self.save()
+        logger.log(record | {"restored_step": self.step, "checkpoint": str(path)})
+        why = (
+            "train.nan_policy=stop" if t.nan_policy == "stop" else f"more than train.nan_max_events={t.nan_max_events}"
+        )
+        g, d = (f"{o.lr * t.nan_lr_factor:.3g}" for o in (self.cfg.g_optim, self.cfg.d_optim))
+        raise TrainingStopped(
+            f"{where}: training stopped ({why}); the last good state, step {self.step}, is saved in {path}: "
+            f"lower the learning rates and resume, e.g. 'ganforge train --resume --out {self.run_dir} "
+            f"g_optim.lr={g} d_optim.lr={d}'"
+        )
+
     # --- one step -------------------------------------------------------------------------------
     def next_batch(self) -> dict[str, torch.Tensor]:
         idx = self.stream.next()
@@ -238,8 +354,13 @@ class Trainer:
                 p.requires_grad_(name == opt_name)
 
     def train_step(self) -> dict[str, float]:
+        """One step. A non-finite loss (one check per phase) or weight (one check per step) raises
+        NonFinite, except that under train.nan_policy=skip a phase with a non-finite loss takes no
+        update and is listed in `self.skipped`; fit() applies the policy."""
         logs: dict[str, float] = {}
-        scale = self.objective.lr_scale(self.step)  # 1.0 unless a schedule asks (e.g. CycleGAN's linear decay)
+        self.skipped = []
+        # 1.0 unless a schedule asks (e.g. CycleGAN's linear decay), times the rollbacks' factor
+        scale = self.objective.lr_scale(self.step) * self.lr_scale
         for name, opt in self.opts.items():
             for group, lr in zip(opt.param_groups, self.base_lr[name]):
                 group["lr"] = lr * scale
@@ -252,12 +373,19 @@ class Trainer:
             for _ in range(phase.repeats):
                 batch = self.next_batch() if phase.needs_data else {}
                 loss, phase_logs = phase.loss(batch, state)
+                if not self._agree(bool(torch.isfinite(loss))):  # phase.loss synced already (its logs)
+                    if self.cfg.train.nan_policy != "skip":
+                        raise NonFinite("loss", phase.name, self.step)
+                    self.skipped.append(phase.name)
+                    continue
                 opt.zero_grad(set_to_none=True)
                 self.fabric.backward(loss)
                 opt.step()
                 if phase.after is not None:
                     phase.after()
                 logs.update(phase_logs)
+        if not self._agree(self.weights_finite()):  # before the EMA takes them in
+            raise NonFinite("weights", None, self.step)
         if self.ema is not None:
             self.ema.update(self.nets[self.ema_name], self.step)
         self.step += 1
@@ -305,8 +433,21 @@ class Trainer:
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
+            if not self.has_checkpoint:  # what a rollback returns to until the first save
+                self._start = self.snapshot()
             while self.step < t.steps:
-                for k, v in self.train_step().items():
+                try:
+                    logs = self.train_step()
+                except NonFinite as e:
+                    self.on_nonfinite(e.what, e.phase, e.step, logger)  # rolled back (or raised)
+                    window, last_t, last_step = {}, time.perf_counter(), self.step
+                    if bar is not None:
+                        bar.n = self.step
+                        bar.refresh()
+                    continue
+                for name in self.skipped:
+                    self.on_nonfinite("loss", name, self.step - 1, logger)
+                for k, v in logs.items():
                     window.setdefault(k, []).append(v)
                 if bar is not None:
                     bar.update(1)
