@@ -96,6 +96,12 @@ def train(source, overrides, out, resume, overwrite, dry_run):
     result = run_training(cfg, out, resume=resume, overwrite=overwrite)
     if not result["is_main"]:  # other ranks of a distributed run stay quiet
         return
+    if result["interrupted"]:  # SIGTERM / SIGINT: a checkpoint at that step, exit 0
+        click.echo(
+            f"{result['interrupted']}: stopped at step {result['step']} of {result['steps']} with a checkpoint; "
+            f"resume with: ganforge train --resume --out {result['run_dir']}"
+        )
+        return
     click.echo(f"run directory: {result['run_dir']}")
     if result["grid"]:
         click.echo(f"sample grid: {result['grid']}")

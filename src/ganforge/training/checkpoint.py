@@ -140,6 +140,22 @@ def save_checkpoint(
     return folder / name
 
 
+def clean_leftovers(folder: Path) -> None:
+    """Remove what a save killed half way left in `folder` (temporary folders and `latest` files;
+    a checkpoint moved aside to be re-saved goes back when its new copy never arrived). Call it only
+    while no other process saves there (training holds the run's lock)."""
+    if not folder.is_dir():
+        return
+    for p in folder.iterdir():
+        original = folder / p.name.removeprefix(".old-").rsplit("-", 1)[0]  # .old-step_00000002-<pid>
+        if p.name.startswith(".old-") and not original.exists():
+            os.rename(p, original)
+        elif p.name.startswith((".tmp-", ".old-")):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(".latest-"):
+            p.unlink(missing_ok=True)
+
+
 def list_checkpoints(folder: Path) -> list[Path]:
     """Complete checkpoint directories, oldest first (temporary ones are ignored)."""
     if not folder.is_dir():

@@ -30,11 +30,12 @@ from ganforge.models import MODELS
 from ganforge.models.registry import build_networks
 from ganforge.objectives import Objective, StepState
 from ganforge.optim import make_optimizer
-from ganforge.training.checkpoint import Checkpoint, load_latest, save_checkpoint
+from ganforge.training.checkpoint import Checkpoint, clean_leftovers, load_latest, save_checkpoint
 from ganforge.training.ema import EMA
 from ganforge.training.engine import make_fabric
 from ganforge.training.lock import LOCK_NAME, RunLock, in_use, lock_holder
 from ganforge.training.logging import RunLogger, save_samples
+from ganforge.training.signals import StopSignals
 
 
 def build_objective(cfg: Config, networks: dict[str, nn.Module]) -> Objective:
@@ -419,12 +420,16 @@ class Trainer:
         return storage_error(e, f"write to {self.run_dir}", then, TrainingStopped) or e
 
     def fit(self) -> dict:
+        """Train to train.steps; returns a summary. A SIGTERM or SIGINT ends it at the next step
+        boundary with a checkpoint there; the summary's "interrupted" then names the signal."""
         t = self.cfg.train
         lock = RunLock(self.run_dir).acquire() if self.is_main else None  # one ganforge train per run dir
-        logger, bar = None, None
+        if self.is_main:
+            clean_leftovers(self.run_dir / "checkpoints")  # of a save a killed run left half done
+        stop = StopSignals().__enter__()
+        logger, bar, last_grid, interrupted = None, None, None, None
         window: dict[str, list[float]] = {}
         last_t, last_step = time.perf_counter(), self.step
-        last_grid = None
         for net in self.nets.values():
             net.train()
         try:
@@ -451,9 +456,11 @@ class Trainer:
                     window.setdefault(k, []).append(v)
                 if bar is not None:
                     bar.update(1)
+                stopping = not self._agree(stop.received is None)  # a signal: every rank stops here
+                last = self.step == t.steps or stopping
                 due = lambda every: every > 0 and self.step % every == 0  # noqa: E731
                 try:  # a write the machine refuses (disk full, read-only) stops the run in one line
-                    if due(t.log_every) or self.step == t.steps:
+                    if due(t.log_every) or last:
                         now = time.perf_counter()
                         self.elapsed += now - last_t
                         rate = (self.step - last_step) * t.batch_size * self.fabric.world_size / max(now - last_t, 1e-9)
@@ -473,11 +480,16 @@ class Trainer:
                         window, last_t, last_step = {}, now, self.step
                     if due(t.sample_every) or self.step == t.steps:
                         last_grid = self.sample_grid()
-                    if due(t.ckpt_every) or self.step == t.steps:
+                    if due(t.ckpt_every) or last:
                         self.save()
+                    if stopping and self.step < t.steps:
+                        interrupted = stop.received or "a signal on another rank"
+                        logger.log({"kind": "interrupted", "step": self.step, "signal": interrupted})
+                        break
                 except OSError as e:
                     raise self._storage_fault(e) from e
         finally:
+            stop.__exit__()
             if bar is not None:
                 bar.close()
             if logger is not None:
@@ -486,10 +498,12 @@ class Trainer:
                 lock.release()
         return {
             "step": self.step,
+            "steps": t.steps,
             "run_dir": str(self.run_dir),
             "grid": str(last_grid) if last_grid else None,
             "elapsed_s": self.elapsed,
             "is_main": self.is_main,
+            "interrupted": interrupted,
         }
 
 
