@@ -189,7 +189,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.lr_scale = 1.0  # the product of train.nan_lr_factor over the rollbacks so far, on every lr
-        self.nan_events = 0  # non-finite events of this fit() (skips, rollbacks)
+        self.nan_events = 0  # non-finite events so far (skips, rollbacks); not kept on resume
         self.skipped: list[str] = []  # phases whose update train_step dropped (nan_policy=skip), this step
         self.has_checkpoint = resume  # a checkpoint on disk to roll back to
         self._start: Checkpoint | None = None  # else a copy of the state fit() started from, in memory

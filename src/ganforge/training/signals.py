@@ -2,15 +2,15 @@
 
 The first signal only sets `received`; the loop checks it at the next step boundary, saves a
 checkpoint and returns, and the CLI exits 0 with the line that resumes the run. A second signal
-exits at once (os._exit, status 128 + signal): no cleanup runs, but no checkpoint can be damaged
-either, since a save is atomic (a temporary folder renamed into place, `latest` replaced last) and
-a killed process leaves its lock to be taken over. Outside the main thread (where Python cannot
-install handlers) nothing changes.
+stops at once: the handler raises KeyboardInterrupt (SIGINT) or SystemExit(128 + SIGTERM), which
+unwinds from wherever the loop is (exit status 130 or 143; a notebook's kernel survives it). A
+save it interrupts cannot damage the last checkpoint: saves are atomic (a temporary folder renamed
+into place, `latest` replaced last). Outside the main thread (where Python cannot install
+handlers) nothing changes.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -35,7 +35,9 @@ class StopSignals:
             return
         sys.stderr.write(f"\n{name} again: stopping at once; the last complete checkpoint is intact\n")
         sys.stderr.flush()
-        os._exit(128 + signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
