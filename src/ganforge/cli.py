@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ganforge.errors import UserError
+from ganforge.errors import UserError, storage_error
 from ganforge.io import atomic_write, refuse_overwrite
 
 
@@ -50,8 +50,12 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganforge")
-def cli() -> None:
+@click.option("--verbose", is_flag=True, help="On an error, show its details and traceback too.")
+@click.pass_context
+def cli(ctx, verbose) -> None:
     """ganforge: train, sample and evaluate Generative Adversarial Networks."""
+    if isinstance(ctx.obj, dict):  # main()'s settings, read when it reports an error
+        ctx.obj["verbose"] = verbose
 
 
 @cli.command(context_settings={"ignore_unknown_options": False})
@@ -91,6 +95,12 @@ def train(source, overrides, out, resume, overwrite, dry_run):
 
     result = run_training(cfg, out, resume=resume, overwrite=overwrite)
     if not result["is_main"]:  # other ranks of a distributed run stay quiet
+        return
+    if result["interrupted"]:  # SIGTERM / SIGINT: a checkpoint at that step, exit 0
+        click.echo(
+            f"{result['interrupted']}: stopped at step {result['step']} of {result['steps']} with a checkpoint; "
+            f"resume with: ganforge train --resume --out {result['run_dir']}"
+        )
         return
     click.echo(f"run directory: {result['run_dir']}")
     if result["grid"]:
@@ -358,11 +368,42 @@ def project(run, image, out, steps, lr, wplus, feature_weight, label, seed, over
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def _report_to() -> str:
+    """Where bugs go: the project's Issues URL when its metadata names one."""
+    from importlib import metadata
+
     try:
-        cli.main(args=argv, prog_name="ganforge", standalone_mode=False)
+        urls = metadata.metadata("ganforge").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        urls = []
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in ("issues", "bug tracker", "bugs"):
+            return url.strip()
+    return "the ganforge issue tracker"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. Exit codes: 0 done; 2 a user error, one line on stderr saying what was wrong and
+    how to fix it (`ganforge --verbose ...` adds the detail and traceback); 1 an internal error, a
+    bug, reported with its traceback; 130 interrupted."""
+    import traceback
+    import warnings
+
+    settings = {"verbose": False}  # the group's --verbose, once parsed
+    plain = warnings.formatwarning
+    warnings.formatwarning = lambda message, *a, **k: (  # one line each, unless --verbose
+        plain(message, *a, **k) if settings["verbose"] else f"warning: {message}\n"
+    )
+    try:
+        cli.main(args=argv, prog_name="ganforge", standalone_mode=False, obj=settings)
     except UserError as e:
-        click.echo(f"error: {e}", err=True)
+        more = "" if settings["verbose"] else "; run with 'ganforge --verbose ...' for details"
+        click.echo(f"error: {e}{more if e.detail or e.__cause__ else ''}", err=True)
+        if settings["verbose"]:
+            if e.detail:
+                click.echo(e.detail, err=True)
+            click.echo("".join(traceback.format_exception(e)).rstrip(), err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -374,6 +415,24 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as e:
+        if isinstance(e, OSError) and (user := storage_error(e, "read or write a file")) is not None:
+            click.echo(f"error: {user}", err=True)  # the machine, not ganforge: disk full, read-only ...
+            if settings["verbose"]:
+                click.echo("".join(traceback.format_exception(e)).rstrip(), err=True)
+            sys.exit(2)
+        from ganforge import __version__
+
+        click.echo(
+            f"internal error: this is a bug in ganforge {__version__}, not in what you gave it "
+            f"({type(e).__name__}: {e}); please report it to {_report_to()} with the command you ran "
+            "and this traceback:",
+            err=True,
+        )
+        click.echo("".join(traceback.format_exception(e)).rstrip(), err=True)
+        sys.exit(1)
+    finally:
+        warnings.formatwarning = plain
 
 
 if __name__ == "__main__":

@@ -92,6 +92,11 @@ class TrainConfig:
     tensorboard: bool = True
     num_samples: int = 64  # images in each fixed-noise grid
     threads: int | None = None  # torch.set_num_threads; None leaves PyTorch's default
+    # a non-finite loss or weight: rollback (to the last good checkpoint, learning rates lowered) |
+    # skip (drop that phase's update) | stop (save the last good state and exit); see docs/reliability.md
+    nan_policy: str = "rollback"
+    nan_lr_factor: float = 0.5  # rollback: every learning rate is multiplied by this at each rollback (kept on resume)
+    nan_max_events: int = 10  # non-finite events a run gets past (skips, rollbacks); one more stops it as `stop` does
     pool_size: int = 50  # CycleGAN: D sees fakes from a pool of this many past ones (Shrivastava 2017); 0: off
     lr_decay_start: float | None = (
         None  # lr falls linearly to 0 after this fraction of train.steps (CycleGAN: 0.5); None: constant

@@ -257,6 +257,13 @@ def validate(cfg: Config) -> None:
             f"train.ada_target={t.ada_target}, ada_interval={t.ada_interval}, ada_kimg={t.ada_kimg}: "
             "the target must be in (0, 1), the interval >= 1 and ada_kimg > 0"
         )
+    if t.nan_policy not in ("rollback", "skip", "stop"):
+        raise UserError(f"train.nan_policy={t.nan_policy!r}: choose rollback, skip or stop")
+    if not 0.0 < t.nan_lr_factor <= 1.0 or t.nan_max_events < 0:
+        raise UserError(
+            f"train.nan_lr_factor={t.nan_lr_factor}, nan_max_events={t.nan_max_events}: the factor must be "
+            "in (0, 1] and the number of events >= 0"
+        )
     if d.direction not in ("AtoB", "BtoA"):
         raise UserError(f"data.direction={d.direction!r}: choose AtoB or BtoA")
     if d.load_size is not None and (d.resolution is None or d.load_size < d.resolution):

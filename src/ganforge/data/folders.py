@@ -12,6 +12,13 @@ from ganforge.data.base import Data
 from ganforge.errors import UserError
 from ganforge.io import IMAGE_SUFFIXES
 
+# what Pillow raises for a file that is not an image it can decode (a decompression bomb included)
+UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def unreadable(path: Path, e: Exception) -> UserError:
+    return UserError(f"{path}: not a readable image ({e}); remove or replace the file")
+
 
 def read_image(path: Path, resolution: int | None, channels: int | None) -> np.ndarray:
     """One image as uint8 [H, W, C]: centre-cropped to a square, resized, grey or RGB."""
@@ -26,8 +33,8 @@ def read_image(path: Path, resolution: int | None, channels: int | None) -> np.n
                 else ("L" if img.mode in ("L", "1", "I;16", "I") else "RGB")
             )
             img = img.convert(mode)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise UserError(f"{path}: not a readable image ({e}); remove or replace the file") from None
+    except UNREADABLE as e:
+        raise unreadable(path, e) from e  # the cause: what --verbose shows
     w, h = img.size
     side = min(w, h)
     if w != h:
@@ -50,9 +57,12 @@ def list_images(folder: Path) -> list[Path]:
 
 def load_image_folder(folder: Path, resolution: int | None, channels: int | None) -> Data:
     files = list_images(folder)
-    if channels is None:  # one channel count for all: RGB if any image is colour
-        with Image.open(files[0]) as first:
-            channels = 1 if first.mode in ("L", "1", "I;16", "I") else 3
+    if channels is None:  # one channel count for all: grey if the first image is
+        try:
+            with Image.open(files[0]) as first:
+                channels = 1 if first.mode in ("L", "1", "I;16", "I") else 3
+        except UNREADABLE as e:
+            raise unreadable(files[0], e) from e
     arrays = [read_image(p, resolution, channels) for p in files]
     sizes = {a.shape for a in arrays}
     if len(sizes) > 1:

@@ -7,14 +7,16 @@
 
 A save goes to a hidden temporary directory in the same folder; every file is fsynced; then the
 directory is renamed into place and `latest` is replaced atomically. A process killed at any
-moment leaves the previous checkpoint and `latest` intact. Loading never unpickles, and falls back
-to an older checkpoint when the newest is damaged.
+moment, or a save that fails (disk full, read-only folder: an OSError, raised with its errno),
+leaves the previous checkpoint and `latest` intact and no temporary files. Loading never
+unpickles, and falls back to an older checkpoint when the newest is damaged.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -47,7 +49,13 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _save_tensors(tensors: dict[str, Tensor], path: Path) -> None:
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path))
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(path))
+    except SafetensorError as e:  # an I/O failure comes wrapped as "... (os error 28)": give it back its errno
+        code = re.search(r"os error (\d+)", str(e))
+        if code is None:
+            raise
+        raise OSError(int(code[1]), os.strerror(int(code[1])), str(path)) from e
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
 
@@ -85,6 +93,7 @@ def save_checkpoint(
     folder.mkdir(parents=True, exist_ok=True)
     name = f"step_{step:08d}"
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{name}-"))
+    final, old = folder / name, folder / f".old-{name}-{os.getpid()}"
     try:
         weights = {f"{net}.{k}": v for net, sd in networks.items() for k, v in sd.items()}
         _save_tensors(weights, tmp / "model.safetensors")
@@ -106,23 +115,45 @@ def save_checkpoint(
             },
         )
         _fsync_dir(tmp)
-        final = folder / name
-        if final.exists():  # re-saving the same step (e.g. the end of a resumed run)
-            shutil.rmtree(final)
+        if final.exists():  # re-saving the same step (e.g. the end of a resumed run): the old one goes last
+            os.rename(final, old)
         os.rename(tmp, final)
         _fsync_dir(folder)
+        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not final.exists():
+            os.rename(old, final)
         raise
     latest_tmp = folder / f".latest-{os.getpid()}"
-    latest_tmp.write_text(name + "\n")
-    with open(latest_tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(latest_tmp, folder / "latest")
+    try:
+        with open(latest_tmp, "w") as f:
+            f.write(name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(latest_tmp, folder / "latest")
+    finally:
+        latest_tmp.unlink(missing_ok=True)
     _fsync_dir(folder)
-    for old in list_checkpoints(folder)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+    for stale in list_checkpoints(folder)[:-keep] if keep > 0 else []:
+        shutil.rmtree(stale, ignore_errors=True)
     return folder / name
+
+
+def clean_leftovers(folder: Path) -> None:
+    """Remove what a save killed half way left in `folder` (temporary folders and `latest` files;
+    a checkpoint moved aside to be re-saved goes back when its new copy never arrived). Call it only
+    while no other process saves there (training holds the run's lock)."""
+    if not folder.is_dir():
+        return
+    for p in folder.iterdir():
+        original = folder / p.name.removeprefix(".old-").rsplit("-", 1)[0]  # .old-step_00000002-<pid>
+        if p.name.startswith(".old-") and not original.exists():
+            os.rename(p, original)
+        elif p.name.startswith((".tmp-", ".old-")):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(".latest-"):
+            p.unlink(missing_ok=True)
 
 
 def list_checkpoints(folder: Path) -> list[Path]:
@@ -211,7 +242,8 @@ def resolve(path: Path) -> list[Path]:
 
 
 def load_latest(path: Path, with_optim: bool = True) -> Checkpoint:
-    """The newest loadable checkpoint under `path`, warning about each damaged one skipped."""
+    """The newest loadable checkpoint under `path`. Skipping damaged ones warns once, naming them;
+    when none loads, one UserError says so, with each checkpoint's fault in its `detail`."""
     candidates = resolve(path)
     errors = []
     for candidate in candidates:
@@ -219,8 +251,18 @@ def load_latest(path: Path, with_optim: bool = True) -> Checkpoint:
             ckpt = read_checkpoint(candidate, with_optim)
         except UserError as e:
             errors.append(str(e))
-            if len(candidates) > 1:
-                warnings.warn(f"skipping damaged checkpoint: {e}", stacklevel=2)
             continue
+        if errors:
+            skipped = ", ".join(c.name for c in candidates[: len(errors)])
+            warnings.warn(
+                f"skipping damaged checkpoint(s) {skipped}; loaded {candidate.name} instead ({errors[0]})",
+                stacklevel=2,
+            )
         return ckpt
-    raise UserError(errors[0] if len(errors) == 1 else f"no loadable checkpoint under {path}: " + "; ".join(errors))
+    if len(candidates) == 1:
+        raise UserError(errors[0])
+    raise UserError(
+        f"no loadable checkpoint under {path}: all {len(candidates)} checkpoints in {candidates[0].parent} "
+        "are damaged or incomplete; restore them from a backup, or train the run again",
+        detail="\n".join(errors),
+    )
