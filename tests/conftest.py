@@ -51,11 +51,12 @@ def assert_user_error(proc, *fragments: str) -> None:
         assert frag in lines[0], (frag, lines[0])
 
 
-# a quiet one-thread run: no progress bar, TensorBoard or sample grids, a log line every step
+# a quiet one-thread fp32 run: no progress bar, TensorBoard or sample grids, a log line every step
 QUIET = [
     "train.progress=false",
     "train.tensorboard=false",
     "train.threads=1",
+    "train.precision=32",
     "train.log_every=1",
     "train.sample_every=0",
 ]

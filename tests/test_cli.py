@@ -22,6 +22,8 @@ def test_train_sample_info_plot(tmp_path):
     assert "sample grid:" in proc.stdout
     assert json.loads((run / "config.json").read_text())["train"]["steps"] == 3
     records = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[0]["kind"] == "setup" and records[0]["precision"] == "32"  # what the run resolved
+    records = [r for r in records if r["kind"] == "train"]
     assert [r["step"] for r in records] == [1, 2, 3]
     assert all(np.isfinite(r["loss_D"]) and np.isfinite(r["loss_G"]) and r["img_per_s"] > 0 for r in records)
     assert (run / "samples" / "step_00000002.png").exists() and (run / "samples" / "step_00000003.png").exists()

@@ -48,6 +48,7 @@ COMMON = [
     "train.sample_every=0",
     "train.ckpt_every=0",
     "train.threads=1",
+    "train.precision=32",  # the reference was taken in fp32 (the default then)
     "train.log_every=10",
 ]
 DATA_LIMIT = {"ring8-r1-ema": ["data.num_points=2000"], "stacked-mnist-r1": ["data.num_points=2000"]}

@@ -78,8 +78,10 @@ class TrainConfig:
     d_steps: int = 1  # discriminator steps per generator step (D-first adversarial schedules)
     ema: float | None = 0.999  # EMA decay of G's weights; None: no EMA generator
     ema_rampup: float | None = 0.05  # EMA half-life <= this fraction of the steps so far; None: fixed decay
-    precision: str = "32"  # 32 | bf16 (autocast; on CPU too) | 16 (GPU only)
-    channels_last: bool = False
+    precision: str = "auto"  # auto (bf16 where the device has native bf16, else 32) | 32 | bf16 (autocast; on CPU too) | 16 (GPU only)
+    channels_last: bool | str = (
+        "auto"  # NHWC layout; auto: on where autocast runs in bf16 (oneDNN's bf16 convolutions prefer it)
+    )
     accelerator: str = "cpu"  # cpu | cuda | auto (Lightning Fabric)
     devices: int = 1  # > 1: data-parallel through Lightning Fabric
     num_nodes: int = 1
@@ -91,7 +93,9 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = True
     num_samples: int = 64  # images in each fixed-noise grid
-    threads: int | None = None  # torch.set_num_threads; None leaves PyTorch's default
+    threads: int | str | None = (
+        "auto"  # torch.set_num_threads: auto (the physical cores other processes leave free), a number, or none (PyTorch's default)
+    )
     # a non-finite loss or weight: rollback (to the last good checkpoint, learning rates lowered) |
     # skip (drop that phase's update) | stop (save the last good state and exit); see docs/reliability.md
     nan_policy: str = "rollback"

@@ -31,7 +31,7 @@ def test_yaml_file(tmp_path):
         ("train.steps=abc", "expected an integer"),
         ("train.ema=high", "expected a number"),
         ("train.progress=maybe", "expected true or false"),
-        ("train.precision=64", "choose 32, bf16 or 16"),
+        ("train.precision=64", "choose auto, 32, bf16 or 16"),
         ("steps", "not key=value"),
     ],
 )

@@ -234,8 +234,12 @@ def validate(cfg: Config) -> None:
     t, d = cfg.train, cfg.data
     if t.steps < 0 or t.batch_size < 1 or t.d_steps < 1:
         raise UserError("train.steps must be >= 0, train.batch_size >= 1 and train.d_steps >= 1")
-    if t.precision not in ("32", "bf16", "16"):
-        raise UserError(f"train.precision={t.precision!r}: choose 32, bf16 or 16")
+    if t.precision not in ("auto", "32", "bf16", "16"):
+        raise UserError(f"train.precision={t.precision!r}: choose auto, 32, bf16 or 16")
+    if isinstance(t.channels_last, str) and t.channels_last != "auto":
+        raise UserError(f"train.channels_last={t.channels_last!r}: true, false or auto")
+    if isinstance(t.threads, str) and t.threads != "auto" or isinstance(t.threads, int) and t.threads < 1:
+        raise UserError(f"train.threads={t.threads!r}: a number of threads >= 1, auto, or none for PyTorch's default")
     if t.ema is not None and not 0.0 <= t.ema < 1.0:
         raise UserError(f"train.ema={t.ema}: a decay in [0, 1), or none to disable")
     for name in ("g_optim", "d_optim"):

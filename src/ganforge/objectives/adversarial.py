@@ -159,8 +159,10 @@ class AdversarialObjective(Objective):
         return None
 
     def d_penalty(self, real: Tensor, fake: Tensor, y: Tensor | None) -> tuple[Tensor, dict[str, float]]:
-        """Sum of the weighted D penalties on this batch, and each unweighted term for the logs."""
-        return weighted_penalties(self.networks["D"], self.penalties, real=real, fake=fake, y=y)
+        """Sum of the weighted D penalties on this batch, and each unweighted term for the logs. They read
+        D's own module, outside the device wrapper: in fp32 under mixed precision (gradient norms
+        need it), and their input gradients (autograd.grad) are not the wrapper's backward pass."""
+        return weighted_penalties(unwrap(self.networks["D"]), self.penalties, real=real, fake=fake, y=y)
 
     # --- the phases ----------------------------------------------------------------------------------
     def real_and_fake(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor | None, Tensor]:

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.errors import UserError
-from ganforge.objectives.adversarial import AdversarialObjective, PenaltyLoss
+from ganforge.objectives.adversarial import AdversarialObjective, PenaltyLoss, unwrap
 from ganforge.objectives.base import Phase, StepState
 
 PL_BATCH_SHRINK = 2  # the path-length phase uses batch_size / 2 samples (official default)
@@ -91,8 +91,9 @@ class StyleGANObjective(AdversarialObjective):
         return self.networks["G"](z, y, mixing=self.cfg.loss.style_mixing, **kw)
 
     def g_reg(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
-        """Path-length regularisation (the Greg phase)."""
-        G = self.networks["G"]
+        """Path-length regularisation (the Greg phase), on G's own module outside the device wrapper: in
+        fp32 under mixed precision, its Jacobian product taken by autograd.grad inside the loss."""
+        G = unwrap(self.networks["G"])
         device = next(G.parameters()).device
         n = max(1, self.cfg.train.batch_size // PL_BATCH_SHRINK)
         y = self.labels({}, n, device)

@@ -4,6 +4,7 @@ train.strategy), not a rewrite."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ganforge.errors import UserError
@@ -16,6 +17,11 @@ PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
 _NVML_CHECK = os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK")
 
 
+class _QuietPrecision(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Automatic Mixed Precision" not in record.getMessage()
+
+
 def make_fabric(t: TrainConfig):
     import torch
     from lightning_fabric import Fabric
@@ -24,6 +30,10 @@ def make_fabric(t: TrainConfig):
         raise UserError("train.accelerator=cuda but no CUDA device is visible; use train.accelerator=cpu")
     if t.precision == "16" and t.accelerator == "cpu":
         raise UserError("train.precision=16 needs a GPU; on the CPU use train.precision=bf16 or 32")
+    # Fabric announces the precision on stderr; ganforge records it in metrics.jsonl ("setup") instead
+    logger = logging.getLogger("lightning_fabric.utilities.rank_zero")
+    if not any(isinstance(f, _QuietPrecision) for f in logger.filters):
+        logger.addFilter(_QuietPrecision())
     fabric = Fabric(
         accelerator=t.accelerator,
         devices=t.devices,

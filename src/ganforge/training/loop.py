@@ -12,6 +12,7 @@ for step in range(start, steps):
 from __future__ import annotations
 
 import base64
+import dataclasses
 import random
 import shutil
 import time
@@ -33,6 +34,7 @@ from ganforge.optim import make_optimizer
 from ganforge.training.checkpoint import Checkpoint, clean_leftovers, load_latest, save_checkpoint
 from ganforge.training.ema import EMA
 from ganforge.training.engine import make_fabric
+from ganforge.training.hardware import resolve_precision, resolve_threads
 from ganforge.training.lock import LOCK_NAME, RunLock, in_use, lock_holder
 from ganforge.training.logging import RunLogger, save_samples
 from ganforge.training.signals import StopSignals
@@ -144,6 +146,21 @@ class Trainer:
         data: Data | None = None,
     ):
         self.cfg, self.run_dir = cfg, Path(run_dir)
+        t = cfg.train
+        # auto precision and threads are resolved once, here, and recorded in the config the run saves,
+        # so a resumed run continues with the values it started with
+        precision, why_precision = resolve_precision(t.precision, t.accelerator)
+        threads, why_threads = resolve_threads(t.threads)
+        channels_last = precision == "bf16" if t.channels_last == "auto" else t.channels_last
+        train_cfg = dataclasses.replace(t, precision=precision, threads=threads, channels_last=channels_last)
+        self.cfg = cfg = dataclasses.replace(cfg, train=train_cfg)
+        self.setup = {
+            "precision": precision,
+            "precision_reason": why_precision,
+            "threads": threads,
+            "threads_reason": why_threads,
+            "channels_last": channels_last,
+        }
         t = cfg.train
         if t.threads:
             torch.set_num_threads(t.threads)
@@ -435,6 +452,7 @@ class Trainer:
             net.train()
         try:
             logger = RunLogger(self.run_dir, t.tensorboard, enabled=self.is_main)
+            logger.log({"kind": "setup", "step": self.step, **self.setup})  # what auto chose, and why
             if t.progress and self.is_main:
                 from tqdm.auto import tqdm
 
