@@ -9,13 +9,21 @@ A save goes to a hidden temporary directory in the same folder; every file is fs
 directory is renamed into place and `latest` is replaced atomically. A process killed at any
 moment leaves the previous checkpoint and `latest` intact. Loading never unpickles, and falls back
 to an older checkpoint when the newest is damaged.
+
+What a killed save leaves behind is hidden and removed by the next save: temporary names carry
+their writer (`.tmp-step_X-pid123@host-...`, `.latest-pid123@host`) and are removed once that
+process is gone; old checkpoints are renamed to `.del-step_X` before they are deleted, so a kill
+part way through a deletion never leaves a half-deleted `step_X` that looks like a checkpoint.
+tests/reliability/test_kill.py kills saves at random moments.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 import warnings
 from pathlib import Path
@@ -73,6 +81,52 @@ def unflatten_optimizer(rest: dict, tensors: dict[str, Tensor]) -> dict:
     return {"state": state, "param_groups": rest["param_groups"]}
 
 
+def _owner() -> str:
+    """This process, as temporary names record it: pid and host ('-' is the names' separator)."""
+    return f"pid{os.getpid()}@{socket.gethostname().replace('-', '_')}"
+
+
+_TEMP = re.compile(r"^\.(?:tmp-step_\d+-|latest-)pid(\d+)@([^-]+)(?:-.*)?$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_leftovers(folder: Path) -> list[str]:
+    """Remove what killed saves left in `folder`: temporary checkpoints and `latest` files whose writer
+    (a process on this host) has exited, and `.del-*` checkpoints a deletion did not finish. A writer
+    still running, or on another host, is left alone. Returns the names removed."""
+    removed = []
+    host = socket.gethostname().replace("-", "_")
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        m = _TEMP.match(entry.name)
+        stale = entry.name.startswith(".del-") or (m is not None and m[2] == host and not _alive(int(m[1])))
+        if stale:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return removed
+
+
+def _delete(path: Path) -> None:
+    """Delete a checkpoint directory: hidden first (one atomic rename), then removed."""
+    hidden = path.with_name(f".del-{path.name}-{_owner()}")
+    try:
+        os.rename(path, hidden)
+    except OSError:
+        return
+    shutil.rmtree(hidden, ignore_errors=True)
+
+
 def save_checkpoint(
     folder: Path,
     step: int,
@@ -83,8 +137,9 @@ def save_checkpoint(
 ) -> Path:
     """Write checkpoint `step` under `folder` atomically, update `latest`, keep the newest `keep`."""
     folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder)
     name = f"step_{step:08d}"
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{name}-"))
+    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{name}-{_owner()}-"))
     try:
         weights = {f"{net}.{k}": v for net, sd in networks.items() for k, v in sd.items()}
         _save_tensors(weights, tmp / "model.safetensors")
@@ -108,20 +163,20 @@ def save_checkpoint(
         _fsync_dir(tmp)
         final = folder / name
         if final.exists():  # re-saving the same step (e.g. the end of a resumed run)
-            shutil.rmtree(final)
+            _delete(final)
         os.rename(tmp, final)
         _fsync_dir(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    latest_tmp = folder / f".latest-{os.getpid()}"
+    latest_tmp = folder / f".latest-{_owner()}"
     latest_tmp.write_text(name + "\n")
     with open(latest_tmp, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(latest_tmp, folder / "latest")
     _fsync_dir(folder)
     for old in list_checkpoints(folder)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+        _delete(old)
     return folder / name
 
 
