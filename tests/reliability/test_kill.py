@@ -7,13 +7,8 @@ shared anonymous mmap; the parent picks a seeded random moment, stops the child 
 can read, exactly, where the child was), then SIGKILLs it.
 """
 
-import mmap
-import os
 import random
-import signal
-import struct
 import time
-import traceback
 import warnings
 from collections import Counter
 
@@ -29,91 +24,17 @@ from ganforge.training import loop
 from ganforge.training.checkpoint import list_checkpoints, load_latest, read_checkpoint, save_checkpoint
 
 from conftest import TINY
+from forked import PHASE, STAGE, STEP, Shared, fork, reap_children, stop_and_kill, wait_exit, wait_for
 
 START, TRAIN, SAVE, OTHER = 1, 2, 3, 4
 NAMES = {START: "start-up", TRAIN: "training step", SAVE: "checkpoint save", OTHER: "between"}
-PHASE, STEP, STAGE, TRAIN_US, TRAIN_N, SAVE_US, SAVE_N = range(7)  # slots of the shared mmap
-
-
-class Shared:
-    """int64 slots in an anonymous shared mapping: written by a forked child, read by the parent."""
-
-    def __init__(self, slots: int = 8):
-        self.mem = mmap.mmap(-1, 8 * slots)
-
-    def __getitem__(self, i: int) -> int:
-        return struct.unpack_from("q", self.mem, 8 * i)[0]
-
-    def __setitem__(self, i: int, value: int) -> None:
-        struct.pack_into("q", self.mem, 8 * i, value)
-
-    def reset(self) -> None:
-        self.mem[:] = bytes(len(self.mem))
-
-
-_children: list[int] = []
+TRAIN_US, TRAIN_N, SAVE_US, SAVE_N = range(3, 7)  # more slots of the shared mapping
 
 
 @pytest.fixture(autouse=True)
 def _no_orphans():
-    """A failing test leaves no child running (or stopped) behind."""
     yield
-    while _children:
-        pid = _children.pop()
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-
-
-def fork(fn) -> int:
-    """Run fn() in a forked child that never returns into pytest; its exit code is 0 on success."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    _children.append(pid)
-    return pid
-
-
-def stop_and_kill(pid: int, shared: Shared) -> tuple[int, int] | None:
-    """SIGSTOP the child, read where it is (phase, stage), SIGKILL it; None if it had already exited."""
-    os.kill(pid, signal.SIGSTOP)
-    _, status = os.waitpid(pid, os.WUNTRACED)
-    if not os.WIFSTOPPED(status):
-        return None
-    where = shared[PHASE], shared[STAGE]
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return where
-
-
-def wait_exit(pid: int, timeout: float = 120) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.005)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    raise AssertionError("child did not finish")
-
-
-def wait_for(pid: int, condition, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        done, status = os.waitpid(pid, os.WNOHANG)
-        assert not done, f"child exited ({os.waitstatus_to_exitcode(status)}) before the moment chosen to kill it"
-        assert time.monotonic() < deadline, "child never reached the moment chosen to kill it"
-        time.sleep(0.0002)
+    reap_children()
 
 
 # --- training killed and resumed ----------------------------------------------------------------------
