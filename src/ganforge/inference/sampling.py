@@ -85,8 +85,8 @@ def latent_chunks(model: LoadedModel, n: int, seed: int, rows: int) -> Iterator[
     drawing all n at once: the pieces joined are bit for bit that tensor. torch's CPU normal sampler
     turns consecutive uniforms into normals 16 at a time and redraws the last 16 when the count is
     not a multiple of 16; pieces whose sizes are multiples of 16, and a last piece of at least 16
-    values (`piece_bounds`), draw the same numbers as one call (tests/inference/test_streaming.py
-    pins this against torch)."""
+    values (`piece_bounds`), draw the same numbers as one call (tests/reliability/
+    test_large_outputs.py pins this against torch)."""
     if rows % 16:
         raise ValueError(f"rows={rows}: must be a multiple of 16")
     gen = torch.Generator().manual_seed(seed)
