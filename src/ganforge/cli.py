@@ -137,7 +137,7 @@ def train(source, overrides, out, resume, overwrite, dry_run):
 def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     """Draw samples from a run or checkpoint directory (the config file is not needed)."""
     from ganforge.api import load
-    from ganforge.inference.sampling import class_grid, grid_labels, labels_for
+    from ganforge.inference.sampling import class_grid, grid_labels, write_samples
     from ganforge.io import to_uint8
     from ganforge.training.logging import save_samples
 
@@ -148,6 +148,12 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     if per_class and klass is not None:
         raise UserError("--per-class draws every class; drop --class, or drop --per-class for one class")
     model = load(run)
+    npz = out_path.suffix.lower() == ".npz"
+    if npz and not per_class:  # streamed: memory holds one batch of samples, whatever --n
+        n = 64 if n is None else n
+        write_samples(model, out_path, n, seed, y=klass, truncation=truncation, overwrite=overwrite)
+        click.echo(f"wrote {n} samples to {out_path}")
+        return
     if per_class:
         n = 10 if n is None else n
         x = class_grid(model, n, seed, truncation)
@@ -155,13 +161,11 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     else:
         n = 64 if n is None else n
         x = model.sample(n, seed=seed, y=klass, truncation=truncation)
-        labels = labels_for(model, n, klass)
-    if out_path.suffix.lower() == ".npz":
+    if npz:
         import numpy as np
 
         arrays = {"images": to_uint8(x)} if x.ndim == 4 else {"points": x.numpy()}
-        if labels is not None:
-            arrays["labels"] = labels.numpy()
+        arrays["labels"] = labels.numpy()
         atomic_write(out_path, lambda tmp: np.savez_compressed(tmp, **arrays))
     else:
         save_samples(x, out_path, nrow=nrow)  # a grid, or a scatter plot of points; atomic

@@ -2,6 +2,7 @@
 uint8 conversion, PNG images and grids, and the one list of image suffixes ganforge reads.
 
     atomic_write(path, lambda tmp: np.savez(tmp, ...))   temporary file beside `path`, fsync, rename
+    with NpzWriter(tmp) as npz: npz.write(name, shape, dtype, chunks)   an .npz written in row chunks
     refuse_overwrite(out, overwrite=overwrite)            UserError when `out` exists and overwrite is off
     to_uint8(images)                                      [-1, 1] float [N, C, H, W] -> uint8 [N, H, W, C]
     save_image(image, path) / save_grid(images, path)     PNG files, written atomically
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,53 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+class NpzWriter:
+    """An .npz written one array at a time, each from row chunks, so memory holds one chunk, not the
+    array: what `np.savez_compressed` writes (members NAME.npy, deflated, zip64, .npy headers of
+    format 1.0), byte for byte the same arrays, read back by `np.load` as usual.
+
+        with NpzWriter(tmp) as npz:
+            npz.write("images", (n, 28, 28, 1), np.uint8, chunks)   # chunks: arrays [b, 28, 28, 1], sum b = n
+    """
+
+    def __init__(self, path: str | Path, compress: bool = True):
+        import zipfile
+
+        mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        self.zip = zipfile.ZipFile(path, mode="w", compression=mode, allowZip64=True)
+
+    def write(self, name: str, shape: tuple[int, ...], dtype, chunks: Iterable[np.ndarray]) -> None:
+        """Array `name` of `shape` and `dtype` (C order) from `chunks`, pieces along the first axis
+        whose lengths add up to shape[0]; anything else is a ValueError (the file is then unusable)."""
+        import numpy as np
+
+        dtype, shape = np.dtype(dtype), tuple(int(d) for d in shape)
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+        rows = 0
+        with self.zip.open(f"{name}.npy", "w", force_zip64=True) as f:  # zip64 always, as numpy does
+            try:
+                np.lib.format.write_array_header_1_0(f, header)
+            except ValueError:  # a header over 64 KiB (a shape of very many dimensions)
+                np.lib.format.write_array_header_2_0(f, header)
+            for chunk in chunks:
+                chunk = np.ascontiguousarray(chunk, dtype=dtype)
+                if chunk.shape[1:] != shape[1:] or rows + len(chunk) > shape[0]:
+                    raise ValueError(f"{name}: a chunk {chunk.shape} does not fit an array {shape} at row {rows}")
+                f.write(chunk.data)
+                rows += len(chunk)
+        if rows != shape[0]:
+            raise ValueError(f"{name}: {rows} rows written, {shape[0]} expected")
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def __enter__(self) -> NpzWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def refuse_overwrite(*paths: str | Path, overwrite: bool) -> None:
@@ -97,4 +145,4 @@ def save_grid(images: Tensor, path: str | Path, nrow: int | None = None) -> Path
     )
 
 
-__all__ = ["IMAGE_SUFFIXES", "atomic_write", "refuse_overwrite", "save_grid", "save_image", "to_uint8"]
+__all__ = ["IMAGE_SUFFIXES", "NpzWriter", "atomic_write", "refuse_overwrite", "save_grid", "save_image", "to_uint8"]

@@ -124,6 +124,21 @@ class BatchStream:
         self.position = 0  # batches consumed so far
         self._epoch, self._perm = -1, None
 
+    def resume(self, position: int, world: int, batch_size: int) -> None:
+        """Continue after `position` batches consumed by each of `world` ranks with batches of
+        `batch_size` (a checkpoint's), also when this stream's world size or batch size differs.
+        Those batches used the first world * batch_size * i examples of epoch e's order (position =
+        e * batches per epoch + i; rank r took every world-th of them), so this stream goes on in
+        epoch e after as many of its own batches as cover them, rounding up: no example is shown
+        twice in an epoch, and fewer than one batch of this stream's is skipped."""
+        if world == self.world and batch_size == self.batch_size:
+            self.position = position
+            return
+        per_epoch = self.n // (batch_size * world)
+        epoch, i = divmod(position, per_epoch)
+        seen = i * batch_size * world  # the epoch's first `seen` examples are used
+        self.position = epoch * self.per_epoch + math.ceil(seen / (self.batch_size * self.world))
+
     def next(self) -> Tensor:
         epoch, i = divmod(self.position, self.per_epoch)
         if epoch != self._epoch:

@@ -7,6 +7,8 @@ None: none), `model.family.directions` (a translation model does not sample from
     labels_for(model, n, y)                   the labels G gets: None (unconditional), all one class, or given
     generate(model, z, y, psi=)               G(z, y) in batches
     sample(model, n, seed, y=, truncation=)   n samples, reproducible from seed alone
+    sample_batches(model, n, seed, ...)       the same samples a piece at a time, for outputs larger than memory
+    write_samples(model, path, n, seed, ...)  them into an .npz (images uint8 [N, H, W, C] or points, labels), streamed
     class_grid(model, per_class)              [K * per_class, C, H, W], row k = class k, the same z per column
     write_synthetic(model, path, per_class)   images uint8 [N, H, W, C] + labels int64 [N] in an .npz
 """
@@ -14,7 +16,7 @@ None: none), `model.family.directions` (a translation model does not sample from
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ from torch import Tensor
 
 from ganforge.errors import UserError
 from ganforge.inference.model import LoadedModel, families_that
-from ganforge.io import atomic_write, refuse_overwrite, to_uint8
+from ganforge.io import NpzWriter, atomic_write, refuse_overwrite, to_uint8
 
 
 # --- latents and truncation ---------------------------------------------------------------------------
@@ -63,6 +65,33 @@ def latents(model: LoadedModel, n: int, seed: int = 0, truncation: float | None 
     if truncation is None:
         return torch.randn(n, model.z_dim, generator=gen)
     return truncated_normal(n, model.z_dim, truncation, gen)
+
+
+def piece_bounds(n: int, rows: int, z_dim: int) -> list[tuple[int, int]]:
+    """(start, stop) of the pieces `latent_chunks` draws: `rows` rows each, a shorter tail of under
+    16 values joined to the piece before it."""
+    bounds, start = [], 0
+    while start < n:
+        stop = min(n, start + rows)
+        if (n - stop) * z_dim < 16:
+            stop = n
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def latent_chunks(model: LoadedModel, n: int, seed: int, rows: int) -> Iterator[Tensor]:
+    """`latents(model, n, seed)` (no truncation) in pieces of `rows` rows, a multiple of 16, never
+    drawing all n at once: the pieces joined are bit for bit that tensor. torch's CPU normal sampler
+    turns consecutive uniforms into normals 16 at a time and redraws the last 16 when the count is
+    not a multiple of 16; pieces whose sizes are multiples of 16, and a last piece of at least 16
+    values (`piece_bounds`), draw the same numbers as one call (tests/reliability/
+    test_large_outputs.py pins this against torch)."""
+    if rows % 16:
+        raise ValueError(f"rows={rows}: must be a multiple of 16")
+    gen = torch.Generator().manual_seed(seed)
+    for start, stop in piece_bounds(n, rows, model.z_dim):
+        yield torch.randn(stop - start, model.z_dim, generator=gen)
 
 
 def truncated_latents(
@@ -158,18 +187,103 @@ def require_noise_model(model: LoadedModel) -> None:
         )
 
 
+def _check_samples(model: LoadedModel, n: int) -> None:
+    if n < 1:
+        raise UserError(f"--n must be at least 1, got {n}")
+    require_noise_model(model)
+
+
 def sample(
     model: LoadedModel, n: int, seed: int = 0, batch_size: int = 256, *, y=None, truncation: float | None = None
 ) -> Tensor:
     """n samples, reproducible from `seed` alone (independent of batch_size). Conditional models:
     y = a class index or name for all samples, n labels, or None for classes 0..K-1 in turn; an
     unconditional model takes no y. truncation: the truncation trick of the model's family."""
-    if n < 1:
-        raise UserError(f"--n must be at least 1, got {n}")
-    require_noise_model(model)
+    _check_samples(model, n)
     labels = labels_for(model, n, y)  # None for unconditional models
     z, psi = truncated_latents(model, n, seed, truncation)
     return generate(model, z, labels, batch_size=batch_size, psi=psi)
+
+
+def _chunk_rows(batch_size: int) -> int:
+    """Rows per piece: a multiple of G's batch (the same batches as `sample`, so the same numbers)
+    and of 16 (`latent_chunks`)."""
+    return math.lcm(batch_size, 16)
+
+
+def label_chunks(model: LoadedModel, n: int, y, rows: int) -> Iterator[Tensor | None]:
+    """`labels_for(model, n, y)` in the pieces of `piece_bounds`; None pieces when unconditional."""
+    given = y is not None and not isinstance(y, (int, str, np.integer))
+    full = labels_for(model, n, y) if given else None  # labels the caller gave: already in memory
+    if not given:
+        labels_for(model, 1, y)  # refuses a class for an unconditional model, an unknown class
+    for start, stop in piece_bounds(n, rows, model.z_dim):
+        if full is not None:
+            yield full[start:stop]
+        elif y is None:
+            yield torch.arange(start, stop) % model.num_classes if model.conditional else None
+        else:
+            yield labels_for(model, stop - start, y)
+
+
+def sample_batches(
+    model: LoadedModel, n: int, seed: int = 0, batch_size: int = 256, *, y=None, truncation: float | None = None
+) -> Iterator[tuple[Tensor, Tensor | None]]:
+    """`sample(model, n, seed, ...)` a piece at a time: (samples, labels or None) pieces whose
+    concatenation is bit for bit what `sample` returns (same latents, same G batches), holding one
+    piece in memory rather than n samples. Truncation in Z re-samples latents across the whole draw,
+    so that case holds all n latents (n x z_dim floats), still not the samples."""
+    _check_samples(model, n)
+    rows = _chunk_rows(batch_size)
+    labels = label_chunks(model, n, y, rows)
+    if truncation is not None and model.family.truncation == "z":
+        z_all, psi = truncated_latents(model, n, seed, truncation)
+        z_pieces: Iterator[Tensor] = (z_all[a:b] for a, b in piece_bounds(n, rows, model.z_dim))
+    else:
+        psi = None if truncation is None else truncated_latents(model, 1, seed, truncation)[1]  # psi in W, checked
+        z_pieces = latent_chunks(model, n, seed, rows)
+    for z, yb in zip(z_pieces, labels, strict=True):
+        yield generate(model, z, yb, batch_size=batch_size, psi=psi), yb
+
+
+def write_samples(
+    model: LoadedModel,
+    path: Path,
+    n: int,
+    seed: int = 0,
+    *,
+    y=None,
+    truncation: float | None = None,
+    overwrite: bool = False,
+    batch_size: int = 256,
+) -> dict:
+    """`sample(model, n, seed, y=y, truncation=truncation)` into the .npz `path`, streamed: `images`
+    uint8 [N, H, W, C] (or `points` float32 [N, D] for a 2-D model) and, for a conditional model,
+    `labels` int64 [N] -- the arrays np.savez_compressed wrote of them, in memory one piece of
+    `sample_batches` at a time, however large n. Written atomically; an existing file is kept unless
+    `overwrite`."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise UserError(f"--out {path}: give a file name ending in .npz")
+    refuse_overwrite(path, overwrite=overwrite)
+    _check_samples(model, n)
+    if model.kind == "image":
+        c, h, w = model.data_shape
+        name, shape, dtype, convert = "images", (n, h, w, c), np.uint8, to_uint8
+    else:
+        name, shape, dtype, convert = "points", (n, *model.data_shape), np.float32, lambda x: x.numpy()
+    rows = _chunk_rows(batch_size)
+    has_labels = next(label_chunks(model, n, y, rows)) is not None  # checks y before anything is drawn
+
+    def write(tmp: Path) -> None:
+        with NpzWriter(tmp) as npz:
+            pieces = sample_batches(model, n, seed, batch_size, y=y, truncation=truncation)
+            npz.write(name, shape, dtype, (convert(x) for x, _ in pieces))
+            if has_labels:  # labels are cheap to derive again: no need to keep them from the first pass
+                npz.write("labels", (n,), np.int64, (lb.numpy() for lb in label_chunks(model, n, y, rows)))
+
+    atomic_write(path, write)
+    return {"path": str(path), "count": n, "array": name, "shape": list(shape[1:]), "labels": has_labels}
 
 
 def class_grid(model: LoadedModel, per_class: int = 10, seed: int = 0, truncation: float | None = None) -> Tensor:
@@ -222,13 +336,18 @@ def write_synthetic(
     k = model.num_classes
     n = k * per_class
     y = grid_labels(model, per_class)  # [N]: class-sorted
-    z, psi = truncated_latents(model, n, seed, truncation)
-    images = to_uint8(generate(model, z, y, batch_size=batch_size, psi=psi))
-    names = list(model.classes) or [str(i) for i in range(k)]
-    atomic_write(
-        path, lambda tmp: np.savez_compressed(tmp, images=images, labels=y.numpy(), classes=np.array(names, dtype=str))
-    )
-    return {"path": str(path), "count": n, "classes": k, "shape": list(images.shape[1:])}
+    names = np.array(list(model.classes) or [str(i) for i in range(k)], dtype=str)
+    c, h, w = model.data_shape
+
+    def write(tmp: Path) -> None:  # streamed: one piece of `sample_batches` in memory at a time
+        with NpzWriter(tmp) as npz:
+            pieces = sample_batches(model, n, seed, batch_size, y=y, truncation=truncation)
+            npz.write("images", (n, h, w, c), np.uint8, (to_uint8(x) for x, _ in pieces))
+            npz.write("labels", (n,), np.int64, [y.numpy()])
+            npz.write("classes", names.shape, names.dtype, [names])
+
+    atomic_write(path, write)
+    return {"path": str(path), "count": n, "classes": k, "shape": [h, w, c]}
 
 
 __all__ = [
@@ -237,11 +356,16 @@ __all__ = [
     "class_index",
     "generate",
     "grid_labels",
+    "label_chunks",
     "labels_for",
+    "latent_chunks",
     "latents",
+    "piece_bounds",
     "sample",
+    "sample_batches",
     "sampler",
     "truncated_latents",
     "truncated_normal",
+    "write_samples",
     "write_synthetic",
 ]

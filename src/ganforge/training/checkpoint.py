@@ -10,6 +10,13 @@ directory is renamed into place and `latest` is replaced atomically. A process k
 moment, or a save that fails (disk full, read-only folder: an OSError, raised with its errno),
 leaves the previous checkpoint and `latest` intact and no temporary files. Loading never
 unpickles, and falls back to an older checkpoint when the newest is damaged.
+
+What a killed save leaves behind is hidden and removed by the next save: temporary names carry
+their writer (`.tmp-step_X-pid123@host-...`, `.latest-pid123@host`) and are removed once that
+process is gone; old checkpoints are renamed to `.del-step_X` before they are deleted, so a kill
+part way through a deletion never leaves a half-deleted `step_X` that looks like a checkpoint; a
+checkpoint moved aside to be re-saved (`.old-step_X-...`) goes back at the next training of the run.
+tests/reliability/test_kill.py kills saves at random moments.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import warnings
 from pathlib import Path
@@ -81,6 +89,57 @@ def unflatten_optimizer(rest: dict, tensors: dict[str, Tensor]) -> dict:
     return {"state": state, "param_groups": rest["param_groups"]}
 
 
+def _owner() -> str:
+    """This process, as temporary names record it: pid and host ('-' is the names' separator)."""
+    return f"pid{os.getpid()}@{socket.gethostname().replace('-', '_')}"
+
+
+_TEMP = re.compile(r"^\.(?:tmp-(step_\d+)-|latest-|old-(step_\d+)-)pid(\d+)@([^-]+)(?:-.*)?$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_leftovers(folder: Path, every_writer: bool = False) -> list[str]:
+    """Remove what killed saves left in `folder`: temporary checkpoints and `latest` files whose writer
+    (a process on this host) has exited, or of every writer with `every_writer` (the caller holds the
+    run's lock), and `.del-*` checkpoints a deletion did not finish. A checkpoint moved aside to be
+    re-saved (`.old-step_X-...`) goes back to `step_X` when its new copy never arrived. A writer still
+    running, or on another host, is left alone. Returns the names removed or restored."""
+    removed = []
+    host = socket.gethostname().replace("-", "_")
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        m = _TEMP.match(entry.name)
+        gone = m is not None and (every_writer or (m[4] == host and not _alive(int(m[3]))))
+        if not (entry.name.startswith(".del-") or gone):
+            continue
+        if m is not None and m[2] and not (folder / m[2]).exists():
+            os.rename(entry, folder / m[2])
+        elif entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry.name)
+    return removed
+
+
+def _delete(path: Path) -> None:
+    """Delete a checkpoint directory: hidden first (one atomic rename), then removed."""
+    hidden = path.with_name(f".del-{path.name}-{_owner()}")
+    try:
+        os.rename(path, hidden)
+    except OSError:
+        return
+    shutil.rmtree(hidden, ignore_errors=True)
+
+
 def save_checkpoint(
     folder: Path,
     step: int,
@@ -91,9 +150,10 @@ def save_checkpoint(
 ) -> Path:
     """Write checkpoint `step` under `folder` atomically, update `latest`, keep the newest `keep`."""
     folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder)
     name = f"step_{step:08d}"
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{name}-"))
-    final, old = folder / name, folder / f".old-{name}-{os.getpid()}"
+    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{name}-{_owner()}-"))
+    final, old = folder / name, folder / f".old-{name}-{_owner()}"
     try:
         weights = {f"{net}.{k}": v for net, sd in networks.items() for k, v in sd.items()}
         _save_tensors(weights, tmp / "model.safetensors")
@@ -125,7 +185,7 @@ def save_checkpoint(
         if old.exists() and not final.exists():
             os.rename(old, final)
         raise
-    latest_tmp = folder / f".latest-{os.getpid()}"
+    latest_tmp = folder / f".latest-{_owner()}"
     try:
         with open(latest_tmp, "w") as f:
             f.write(name + "\n")
@@ -136,24 +196,14 @@ def save_checkpoint(
         latest_tmp.unlink(missing_ok=True)
     _fsync_dir(folder)
     for stale in list_checkpoints(folder)[:-keep] if keep > 0 else []:
-        shutil.rmtree(stale, ignore_errors=True)
+        _delete(stale)
     return folder / name
 
 
 def clean_leftovers(folder: Path) -> None:
-    """Remove what a save killed half way left in `folder` (temporary folders and `latest` files;
-    a checkpoint moved aside to be re-saved goes back when its new copy never arrived). Call it only
-    while no other process saves there (training holds the run's lock)."""
-    if not folder.is_dir():
-        return
-    for p in folder.iterdir():
-        original = folder / p.name.removeprefix(".old-").rsplit("-", 1)[0]  # .old-step_00000002-<pid>
-        if p.name.startswith(".old-") and not original.exists():
-            os.rename(p, original)
-        elif p.name.startswith((".tmp-", ".old-")):
-            shutil.rmtree(p, ignore_errors=True)
-        elif p.name.startswith(".latest-"):
-            p.unlink(missing_ok=True)
+    """Everything a killed save left in `folder`, whoever wrote it: call it only while no other process
+    saves there (training holds the run's lock)."""
+    remove_leftovers(folder, every_writer=True)
 
 
 def list_checkpoints(folder: Path) -> list[Path]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import random
 import shutil
 import time
@@ -64,6 +65,19 @@ def get_rng_state() -> dict:
     if torch.cuda.is_available():
         state["cuda"] = [_b64(s) for s in torch.cuda.get_rng_state_all()]
     return state
+
+
+def gather_json(fabric, obj) -> list:
+    """`obj` (JSON-able) from every rank, in rank order, on every rank: JSON bytes through two
+    all_gathers, so nothing is pickled between processes. One process: [obj]."""
+    if fabric.world_size == 1:
+        return [obj]
+    data = torch.frombuffer(bytearray(json.dumps(obj).encode()), dtype=torch.uint8)
+    sizes = fabric.all_gather(torch.tensor([len(data)], device=fabric.device)).reshape(-1).cpu()  # [W]
+    padded = torch.zeros(int(sizes.max()), dtype=torch.uint8)
+    padded[: len(data)] = data
+    every = fabric.all_gather(padded.to(fabric.device)).cpu()  # [W, longest]
+    return [json.loads(every[r, : int(n)].numpy().tobytes()) for r, n in enumerate(sizes.tolist())]
 
 
 def set_rng_state(state: dict) -> None:
@@ -230,13 +244,17 @@ class Trainer:
         return states
 
     def save(self) -> Path | None:
+        """Rank 0 writes the checkpoint; every rank must call this (each hands rank 0 its RNG state)."""
+        rng = gather_json(self.fabric, get_rng_state())  # each rank draws its own noise: keep every rank's
         self.has_checkpoint, self._start = True, None  # on every rank: rollbacks now read the disk
         if not self.is_main:
             return None
         state = {
             "config": self.cfg.to_dict(),
-            "rng": get_rng_state(),
-            "data_position": self.stream.position,
+            "rng": rng[0],
+            "rng_other_ranks": rng[1:],  # ranks 1 .. world_size - 1
+            "world_size": self.fabric.world_size,
+            "data_position": self.stream.position,  # batches consumed by each of world_size ranks
             "elapsed_s": self.elapsed,
             "ganforge_version": __version__,
             "data_shape": list(self.data.shape),
@@ -262,8 +280,18 @@ class Trainer:
         for name, opt in self.opts.items():
             opt.load_state_dict(ckpt.optimizers[name])
         self.objective.load_state_tensors(ckpt.weights.get("objective", {}))
-        set_rng_state(ckpt.state["rng"])
-        self.stream.position = int(ckpt.state["data_position"])
+        st, rank, world = ckpt.state, self.fabric.global_rank, self.fabric.world_size
+        rngs = [st["rng"], *st.get("rng_other_ranks", [])]
+        if st.get("rng_local"):  # an in-memory snapshot of this very rank
+            set_rng_state(st["rng"])
+        elif rank < len(rngs):
+            set_rng_state(rngs[rank])
+        else:  # a rank the saved run did not have: noise of its own, not a repeat of its first steps'
+            seed = np.random.SeedSequence([self.cfg.train.seed, rank, ckpt.step]).generate_state(1)[0]
+            self.fabric.seed_everything(int(seed), verbose=False)
+        saved_batch = from_saved(st["config"]).train.batch_size
+        # checkpoints written before world_size was recorded resume as they did: position unchanged
+        self.stream.resume(int(st["data_position"]), int(st.get("world_size", world)), saved_batch)
         self.step = ckpt.step
         self.elapsed = float(ckpt.state.get("elapsed_s", 0.0))
 
@@ -271,8 +299,11 @@ class Trainer:
         """The training state as a checkpoint in memory (tensors copied to the CPU)."""
         state = {
             "step": self.step,
+            "config": self.cfg.to_dict(),
             "rng": get_rng_state(),
+            "rng_local": True,  # this rank's own state, whatever the rank
             "data_position": self.stream.position,
+            "world_size": self.fabric.world_size,
             "elapsed_s": self.elapsed,
         }
         optimizers = {k: _cpu_copy(o.state_dict()) for k, o in self.opts.items()}
