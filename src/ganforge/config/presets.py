@@ -20,8 +20,7 @@ PRESETS.register(
             "sample_every": 400,
             "ckpt_every": 400,
             "log_every": 50,
-            "threads": 1,
-        },  # one thread: small convolutions on 2 cores gain little from a second, lose much under load
+        },
     },
     doc="DCGAN on the embedded MNIST test split: about 2 CPU-minutes, recognisable digits",
 )
