@@ -318,6 +318,10 @@ class Trainer:
             self.fabric.all_reduce(torch.tensor(float(not ok), device=self.fabric.device), reduce_op="sum").item() == 0
         )
 
+    def _weights_due(self, step: int) -> bool:
+        t = self.cfg.train
+        return any(every > 0 and step % every == 0 for every in (t.log_every, t.ckpt_every)) or step >= t.steps
+
     @torch.no_grad()
     def weights_finite(self) -> bool:
         """Whether every parameter and floating buffer of every network is finite: one fused max |x|
@@ -434,7 +438,10 @@ class Trainer:
                 if phase.after is not None:
                     phase.after()
                 logs.update(phase_logs)
-        if not self._agree(self.weights_finite()):  # before the EMA takes them in
+        # the weights are checked at the steps that log or save (a non-finite weight between them shows
+        # up as a non-finite loss at the next step): every checkpoint holds finite weights, and the
+        # check (one pass over every tensor) stays off the other steps
+        if self._weights_due(self.step + 1) and not self._agree(self.weights_finite()):
             raise NonFinite("weights", None, self.step)
         if self.ema is not None:
             self.ema.update(self.nets[self.ema_name], self.step)
