@@ -40,6 +40,7 @@ def test_auto_is_resolved_once_and_recorded(tmp_path):
     want, _ = resolve_precision("auto", "cpu")
     saved = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
     assert saved["precision"] == want and isinstance(saved["threads"], int)
+    assert saved["channels_last"] is (want == "bf16")  # NHWC where autocast runs in bf16
     assert load_latest(tmp_path / "run").config["train"]["precision"] == want
     setup = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert setup[0]["kind"] == "setup" and setup[0]["precision"] == want and setup[0]["precision_reason"]
