@@ -31,3 +31,13 @@ def describe() -> str:
         f"torch {torch.__version__}, {torch.get_num_threads()} torch thread{'' if torch.get_num_threads() == 1 else 's'}, ganforge commit {commit}, "
         f"load average {os.getloadavg()[0]:.1f} when written"
     )
+
+
+# a quiet run on one thread: no progress bar, TensorBoard, grids or checkpoints along the way
+QUIET_RUN = [
+    "train.threads=1",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.sample_every=0",
+    "train.ckpt_every=0",
+]

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe  # noqa: E402
+from _machine import QUIET_RUN, describe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "runs" / "bench-conditional"
@@ -36,11 +36,7 @@ OUT_MD = REPO / "docs" / "benchmarks" / "conditional.md"
 IMG_DIR = REPO / "docs" / "benchmarks" / "img"
 
 COMMON = [
-    "train.threads=1",
-    "train.progress=false",
-    "train.tensorboard=false",
-    "train.sample_every=0",
-    "train.ckpt_every=0",
+    *QUIET_RUN,
     "train.log_every=100",
     "data.split=train",
     "train.steps=100000000",

@@ -33,15 +33,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import QUIET_RUN, describe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 COMMON = [
-    "train.threads=1",
-    "train.progress=false",
-    "train.tensorboard=false",
-    "train.sample_every=0",
-    "train.ckpt_every=0",
+    *QUIET_RUN,
     "train.log_every=25",
     "data.split=train",
 ]

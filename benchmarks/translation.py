@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import QUIET_RUN, describe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {  # name -> (preset, label)
@@ -39,11 +39,7 @@ MODELS = {  # name -> (preset, label)
     "cyclegan": ("cyclegan-edges", "CycleGAN (ResNet G/F, 2 PatchGANs, LSGAN), unpaired"),
 }
 COMMON = [
-    "train.threads=1",
-    "train.progress=false",
-    "train.tensorboard=false",
-    "train.sample_every=0",
-    "train.ckpt_every=0",
+    *QUIET_RUN,
     "data.split=train",
 ]
 
