@@ -184,8 +184,7 @@ def build(raw: dict) -> Config:
     return cfg
 
 
-def from_dict(d: dict) -> Config:
-    return build(d)
+from_dict = build  # the name earlier versions exported
 
 
 def from_saved(d: dict) -> Config:

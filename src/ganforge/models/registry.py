@@ -61,7 +61,6 @@ class Family:
 
 
 MODELS: Registry[Family] = Registry("model family")
-FAMILIES = MODELS
 
 
 def register_family(

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.errors import UserError
-from ganforge.schema import OBJECTIVE_TRAIN_KEYS, LossConfig
+from ganforge.schema import OBJECTIVE_TRAIN_KEYS, LossConfig, TrainConfig
 
 
 @dataclass
@@ -62,8 +62,6 @@ class Objective:
     @classmethod
     def validate(cls, cfg) -> None:
         """Refuse a non-default value of a train.* option this objective does not read."""
-        from ganforge.schema import TrainConfig
-
         default = TrainConfig()
         for key in OBJECTIVE_TRAIN_KEYS:
             if key not in cls.train_keys and getattr(cfg.train, key) != getattr(default, key):

@@ -5,6 +5,7 @@ in the run's config and metrics.jsonl so that a resumed run continues with the s
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +25,17 @@ class CpuFeatures:
         return f"{self.name}: {self.cores} core(s), {', '.join(found) or 'no SIMD extensions found'}"
 
 
-def _cpuinfo_flags() -> tuple[set[str], str]:
+@functools.cache
+def _cpuinfo() -> str:
+    """/proc/cpuinfo, read once per process ('' where the system has none)."""
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        return Path("/proc/cpuinfo").read_text()
     except OSError:
-        return set(), "unknown CPU"
+        return ""
+
+
+def _cpuinfo_flags() -> tuple[set[str], str]:
+    text = _cpuinfo()
     flags: set[str] = set()
     name = "unknown CPU"
     for line in text.splitlines():
@@ -47,7 +54,7 @@ def _physical_cores() -> int:
     except (AttributeError, OSError):
         logical = os.cpu_count() or 1
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        text = _cpuinfo()
         siblings = {int(line.split(":")[1]) for line in text.splitlines() if line.startswith("siblings")}
         per_core = {int(line.split(":")[1]) for line in text.splitlines() if line.startswith("cpu cores")}
         if siblings and per_core and max(siblings) > max(per_core):
