@@ -51,6 +51,8 @@ COMMON = [
     "train.precision=32",  # the reference was taken in fp32 (the default then)
     "train.log_every=10",
 ]
+# the reference drew a second batch of fakes for G's phase (before loss.share_fake); translation has no such option
+SEPARATE_FAKES = {p: ["loss.share_fake=false"] for p in PRESETS if p not in ("pix2pix-edges", "cyclegan-edges")}
 DATA_LIMIT = {"ring8-r1-ema": ["data.num_points=2000"], "stacked-mnist-r1": ["data.num_points=2000"]}
 # the two ResNet presets at a quarter of their width: at full width 50 steps take ~10 CPU-minutes each
 SMALLER = {
@@ -73,7 +75,7 @@ def fingerprint(preset: str, steps: int) -> dict[str, str]:
     from ganforge.config import load_config
     from ganforge.training.loop import Trainer
 
-    extra = DATA_LIMIT.get(preset, ["data.limit=512"]) + SMALLER.get(preset, [])
+    extra = DATA_LIMIT.get(preset, ["data.limit=512"]) + SMALLER.get(preset, []) + SEPARATE_FAKES.get(preset, [])
     cfg = load_config(preset, [f"train.steps={steps}", *COMMON, *extra])
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, Path(tmp) / "run")

@@ -8,7 +8,14 @@ import torch.nn.functional as F
 from ganforge.config import load_config
 from ganforge.errors import UserError
 from ganforge.inference.styles import sample_truncated
-from ganforge.models.stylegan import EqualConv2d, EqualLinear, ModulatedConv2d, StyleGenerator, build_stylegan
+from ganforge.models.stylegan import (
+    EqualConv2d,
+    EqualLinear,
+    ModulatedConv2d,
+    StyleGenerator,
+    build_stylegan,
+    modulated_conv2d_reference,
+)
 
 from conftest import tiny_style_generator as tiny_generator
 from tests_helpers import STYLEGAN_TINY as TINY_SG
@@ -45,6 +52,25 @@ def test_demodulated_conv_keeps_unit_std():
         conv.demodulate = False  # the same layer without eq. 3 is far off
         raw = conv(x, w)[:, :, 1:-1, 1:-1].flatten(1).std(1)
     assert (raw - 1).abs().max() > 0.5, raw
+
+
+@pytest.mark.parametrize("up", [False, True])
+@pytest.mark.parametrize("demodulate", [True, False])
+@pytest.mark.parametrize("kernel", [3, 1])
+def test_fast_modulated_conv_matches_per_sample_weights(up, demodulate, kernel):
+    """The layer's path (scale activations, shared weight, scale outputs) against eq. 1-3 written out:
+    a modulated, demodulated weight per sample in one grouped convolution, on a fixed seed, to 1e-5."""
+    if up and kernel == 1:
+        pytest.skip("the generator upsamples with 3x3 kernels only")
+    torch.manual_seed(0)
+    conv = ModulatedConv2d(12, 8, kernel, w_dim=16, demodulate=demodulate, up=up)
+    x, w = torch.randn(5, 12, 8, 8), torch.randn(5, 16) * 2
+    with torch.no_grad():
+        fast = conv(x, w)
+        ref = modulated_conv2d_reference(x, conv.weight * conv.scale, conv.affine(w), demodulate, up)
+    assert fast.shape == ref.shape == (5, 8, 16 if up else 8, 16 if up else 8)
+    torch.testing.assert_close(fast, ref, atol=1e-5, rtol=0)
+    assert fast.abs().max() > 0.5  # outputs of order 1: the tolerance is not vacuous
 
 
 def test_modulation_with_unit_styles_is_a_plain_conv():

@@ -115,7 +115,8 @@ def test_an_eager_penalty_joins_the_d_step(weights):
 
 def test_weight_clipping_follows_ds_phases_only(tmp_path):
     data_x = torch.rand(64, *SHAPE, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    cfg = tiny_trainer_config("dcgan", ["loss.name=wasserstein", "loss.clip=0.01"], steps=2)
+    # separate fakes: G's phase runs alone below, without a D phase to make its fakes
+    cfg = tiny_trainer_config("dcgan", ["loss.name=wasserstein", "loss.clip=0.01", "loss.share_fake=false"], steps=2)
     trainer = Trainer(cfg, tmp_path / "run", data=Data(data_x))
     with torch.no_grad():
         for net in trainer.nets.values():
@@ -155,11 +156,14 @@ def test_weight_clipping_follows_ds_phases_only(tmp_path):
     ],
     ids=["plain", "n_critic", "eager", "lazy"],
 )
-def test_the_schedule_is_data(overrides, schedule):
-    obj, _ = objective(*overrides)
+@pytest.mark.parametrize("share", [True, False], ids=["shared-fakes", "separate-fakes"])
+def test_the_schedule_is_data(overrides, schedule, share):
+    obj, _ = objective(*overrides, f"loss.share_fake={str(share).lower()}")
     phases = obj.phases()
     assert [(p.name, p.optimizer, p.interval, p.repeats) for p in phases] == schedule
-    assert all(p.needs_data for p in phases)
+    # shared fakes: D's phase builds G's graph for G's phase, which draws no batch of its own
+    assert [p.needs_data for p in phases] == [not (share and p.name == "G") for p in phases]
+    assert [p.graph_for for p in phases] == ["G" if share and p.name == "D" else None for p in phases]
     methods = {"D": obj.d_step, "G": obj.g_step, "Dreg": obj.d_reg}
     for p in phases:
         assert p.loss == methods[p.name]  # the method itself, not a name for it
@@ -176,3 +180,25 @@ def test_every_familys_phases_are_bound_methods_of_its_objective(family):
         assert inspect.ismethod(p.loss) and p.loss.__self__ is obj, (family, p.name, p.loss)
         assert p.after is None or (inspect.ismethod(p.after) and p.after.__self__ is obj), (family, p.name)
         assert p.optimizer in obj.optimizers(), (family, p.name)
+
+
+@pytest.mark.parametrize("share, forwards", [(True, 1), (False, 2)])
+def test_shared_fakes_take_one_g_forward_per_step(tmp_path, share, forwards):
+    """loss.share_fake: G's phase judges the very fakes D's phase made (with G's graph, after D's update),
+    so a step runs G once; without it, G's phase draws fresh noise and runs G again."""
+    data_x = torch.rand(64, *SHAPE, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    cfg = tiny_trainer_config("dcgan", [f"loss.share_fake={str(share).lower()}"], steps=2)
+    trainer = Trainer(cfg, tmp_path / "run", data=Data(data_x))
+    outputs = []
+    trainer.nets["G"].register_forward_hook(lambda module, args, out: outputs.append(out))
+    judged = []
+    judge = trainer.objective.judge
+    trainer.objective.judge = lambda x, y: judged.append(x) or judge(x, y)
+    trainer.train_step()
+    assert len(outputs) == forwards
+    d_real, d_fake, g_fake = judged  # D's phase judges real then fake; G's phase the fake
+    assert not d_fake.requires_grad and g_fake.requires_grad  # D's loss never reaches G
+    assert torch.equal(d_fake, g_fake) == share
+    assert [p.grad is not None for p in trainer.nets["G"].parameters()] == [True] * len(
+        list(trainer.nets["G"].parameters())
+    )

@@ -40,6 +40,10 @@ class PenaltyLoss(LossConfig):
     r1: float = 0.0  # R1 gamma on real data (Mescheder 2018); 0: off
     r2: float = 0.0  # R2 gamma on generated data; 0: off
     reg_interval: int = 1  # > 1: penalties in a lazy "Dreg" phase every k steps, scaled by k (StyleGAN2)
+    # one G forward per step: the (last) D phase's fakes are made with G's graph and the G phase
+    # backpropagates through them, instead of drawing a second batch of fakes; the same in
+    # distribution (G's weights do not change between the two phases), one G forward cheaper
+    share_fake: bool = True
 
     def validate(self, cfg) -> None:
         LOSSES.get(self.name)
@@ -64,7 +68,9 @@ class AdversarialLoss(PenaltyLoss):
 
 
 def unwrap(net: nn.Module) -> nn.Module:
-    """The user's module behind a Lightning Fabric wrapper (which only forwards `forward`)."""
+    """The user's module behind torch.compile's wrapper (train.compile) and Lightning Fabric's (which
+    only forwards `forward`)."""
+    net = getattr(net, "_orig_mod", net)
     return getattr(net, "module", net) if hasattr(net, "_forward_module") else net
 
 
@@ -113,9 +119,17 @@ class AdversarialObjective(Objective):
         self.augment, self.ada = make_augment(cfg.train)
 
     def phases(self) -> list[Phase]:
+        share = self.cfg.loss.share_fake
         phases = [
-            Phase("D", self.d_step, "D", repeats=self.cfg.train.d_steps, after=self.after_d),
-            Phase("G", self.g_step, "G"),
+            Phase(
+                "D",
+                self.d_step,
+                "D",
+                repeats=self.cfg.train.d_steps,
+                after=self.after_d,
+                graph_for="G" if share else None,
+            ),
+            Phase("G", self.g_step, "G", needs_data=not share),
         ]
         if self.lazy:
             phases.append(Phase("Dreg", self.d_reg, "D", interval=self.cfg.loss.reg_interval, after=self.clip_d))
@@ -165,17 +179,24 @@ class AdversarialObjective(Objective):
         return weighted_penalties(unwrap(self.networks["D"]), self.penalties, real=real, fake=fake, y=y)
 
     # --- the phases ----------------------------------------------------------------------------------
-    def real_and_fake(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor | None, Tensor]:
-        """The real batch, its labels, and as many fakes for those labels, made without gradients."""
+    def real_and_fake(self, batch: dict[str, Tensor], for_g: bool = False) -> tuple[Tensor, Tensor | None, Tensor]:
+        """The real batch, its labels, and as many fakes for those labels, made without gradients
+        (for_g: with G's graph, as G's own phase makes them, for the G phase to backpropagate through)."""
         real = batch["x"]
         y = self.labels(batch, len(real), real.device)
         z = self.noise(len(real), real.device)
+        if for_g:
+            return real, y, self.make_fake(z, y, for_g=True)
         with torch.no_grad():
             fake = self.make_fake(z, y)
         return real, y, fake
 
     def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
-        real, y, fake = self.real_and_fake(batch)
+        share = self.cfg.loss.share_fake and state.last_repeat
+        real, y, fake = self.real_and_fake(batch, for_g=share)
+        if share:  # the G phase of this step judges these fakes again, after D's update
+            state.carry.update(shared_real=real, shared_fake=fake, **({} if y is None else {"shared_y": y}))
+            fake = fake.detach()
         if self.ada is not None:
             self.augment.p = self.ada.p
         v_real, v_fake = self.judge(real, y), self.judge(fake, y)
@@ -194,10 +215,17 @@ class AdversarialObjective(Objective):
         return loss, logs
 
     def g_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
-        real = batch["x"]
-        y = self.labels(batch, len(real), real.device)
-        z = self.noise(len(real), real.device)
-        v_fake = self.judge(self.make_fake(z, y, for_g=True), y)
+        if "shared_fake" in state.carry:  # loss.share_fake: the fakes the D phase made with G's graph
+            real, fake, y = (
+                state.carry.pop("shared_real"),
+                state.carry.pop("shared_fake"),
+                state.carry.pop("shared_y", None),
+            )
+        else:
+            real = batch["x"]
+            y = self.labels(batch, len(real), real.device)
+            fake = self.make_fake(self.noise(len(real), real.device), y, for_g=True)
+        v_fake = self.judge(fake, y)
         d_real = None
         if self.adv.g_needs_real:  # relativistic losses compare with D(real)
             with torch.no_grad():  # a constant for G

@@ -22,6 +22,12 @@ class StepState:
 
     step: int
     carry: dict[str, Tensor] = field(default_factory=dict)
+    repeat: int = 0  # which of the running phase's repeats this is (0 .. repeats - 1; n_critic D steps)
+    repeats: int = 1
+
+    @property
+    def last_repeat(self) -> bool:
+        return self.repeat == self.repeats - 1
 
 
 LossFn = Callable[[dict[str, Tensor], StepState], tuple[Tensor, dict[str, float]]]
@@ -38,6 +44,9 @@ class Phase:
     repeats: int = 1  # times per due step, each on a fresh batch (n_critic D steps)
     needs_data: bool = True  # draws a real batch; False: reads what an earlier phase left in state.carry
     after: Callable[[], None] | None = None  # called after each optimiser step of this phase (weight clipping, ADA)
+    # an optimiser whose networks also take gradients in this phase, because a later phase of the step
+    # backpropagates through what this one computed (the fakes the D phase makes for the G phase)
+    graph_for: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,10 @@ class EMA:
         decay = self.decay
         if self.rampup:
             decay = min(decay, 0.5 ** (1.0 / max(self.rampup * (step + 1), 1e-8)))
-        for avg, cur in zip(self.model.parameters(), model.parameters()):
-            avg.lerp_(cur.detach(), 1.0 - decay)
-        for avg, cur in zip(self.model.buffers(), model.buffers()):
-            avg.copy_(cur)  # BatchNorm statistics follow the live generator
+        # one multi-tensor op over all weights (and one copy over all buffers), not one op per tensor
+        avg, cur = list(self.model.parameters()), [p.detach() for p in model.parameters()]
+        if avg:
+            torch._foreach_lerp_(avg, cur, 1.0 - decay)
+        avg, cur = list(self.model.buffers()), list(model.buffers())
+        if avg:
+            torch._foreach_copy_(avg, cur)  # BatchNorm statistics follow the live generator

@@ -212,6 +212,8 @@ class Trainer:
             for net in self.nets.values():
                 net.to(memory_format=torch.channels_last)
         self.wrapped = {k: self.fabric.setup_module(v) for k, v in self.nets.items()}
+        if t.compile:  # around Fabric's wrapper, so autocast is traced too; `unwrap` still finds the module
+            self.wrapped = {k: torch.compile(v) for k, v in self.wrapped.items()}
         self.opts = {k: self.fabric.setup_optimizers(o) for k, o in self.opts.items()}
         if self.ema is not None:
             self.ema.model.to(self.fabric.device)
@@ -401,11 +403,12 @@ class Trainer:
             batch["x"] = batch["x"].contiguous(memory_format=torch.channels_last)
         return batch
 
-    def _trainable(self, opt_name: str) -> None:
-        """Only the stepping network's parameters need gradients (saves D's weight grads in G's phase)."""
+    def _trainable(self, opt_name: str, also: str | None = None) -> None:
+        """Only the stepping network's parameters need gradients (saves D's weight grads in G's phase),
+        and those of `also` (Phase.graph_for) when a later phase backpropagates through this one."""
         for name, params in self.opt_params.items():
             for p in params:
-                p.requires_grad_(name == opt_name)
+                p.requires_grad_(name in (opt_name, also))
 
     def train_step(self) -> dict[str, float]:
         """One step. A non-finite loss (one check per phase) or weight (one check per step) raises
@@ -422,9 +425,10 @@ class Trainer:
         for phase in self.objective.phases():
             if self.step % phase.interval:
                 continue
-            self._trainable(phase.optimizer)
+            self._trainable(phase.optimizer, phase.graph_for)
             opt = self.opts[phase.optimizer]
-            for _ in range(phase.repeats):
+            state.repeats = phase.repeats
+            for state.repeat in range(phase.repeats):
                 batch = self.next_batch() if phase.needs_data else {}
                 loss, phase_logs = phase.loss(batch, state)
                 if not self._agree(bool(torch.isfinite(loss))):  # phase.loss synced already (its logs)
