@@ -265,7 +265,7 @@ class SynthesisNetwork(nn.Module):
     def forward(self, ws: Tensor, noise_mode: str = "random") -> Tensor:
         if ws.ndim != 3 or ws.shape[1] != self.num_ws:
             raise ValueError(f"synthesis expects ws [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-        x = self.const.unsqueeze(0).expand(len(ws), -1, -1, -1)  # [N, C4, 4, 4]
+        x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)  # [N, C4, 4, 4]
         x = self.layers[0](x, ws[:, self.layers[0].conv.w_index], noise_mode)
         img = self.torgbs[0](x, ws[:, self.torgbs[0].conv.w_index])  # [N, C, 4, 4]
         for i, torgb in enumerate(self.torgbs[1:]):
@@ -309,7 +309,7 @@ class StyleGenerator(nn.Module):
 
     def truncate(self, w: Tensor, psi: float = 1.0, cutoff: int | None = None) -> Tensor:
         """ws [N, num_ws, w_dim] (or w [N, w_dim]) pulled toward w_avg by psi on the first `cutoff` ws."""
-        if psi == 1.0:
+        if not isinstance(psi, Tensor) and psi == 1.0:  # a tensor psi (an exported graph's input) always lerps
             return w
         avg = self.mapping.w_avg.to(w.dtype)
         if w.ndim == 2:
