@@ -248,6 +248,7 @@ class Exported:
     output: dict[str, list]
     max_diff: float  # max |file - PyTorch| on the check's inputs
     batches: tuple[int, ...]  # the check's batch sizes
+    opset: int | None = None  # ONNX only
 
 
 def export(
@@ -279,7 +280,9 @@ def export(
 
     atomic_write(path, write_and_check)
     inputs, output = graph.signature()
-    return Exported(Path(path), fmt, inputs, output, diff["max"], CHECK_BATCHES)
+    return Exported(
+        Path(path), fmt, inputs, output, diff["max"], CHECK_BATCHES, (opset or DEFAULT_OPSET) if fmt == "onnx" else None
+    )
 
 
 __all__ = [
