@@ -4,6 +4,7 @@ StyleGAN2 (psi in W as an input) and CycleGAN's B -> A network give what the PyT
 torch.jit.load, not by ganforge; truncation in Z or W matches `GanModel.sample`; and the command
 line refuses a bad format, a model without a generator and an existing file in one line."""
 
+import json
 import sys
 import warnings
 from types import SimpleNamespace
@@ -66,6 +67,16 @@ def run_file(path, fmt: str, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.jit.load(str(path))(*feeds.values())
 
 
+def file_metadata(path, fmt: str) -> dict[str, str]:
+    if fmt == "onnx":
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    extra = {"ganforge.json": ""}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.load(str(path), _extra_files=extra)
+    return json.loads(extra["ganforge.json"])
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("name", CASES)
 def test_an_exported_generator_gives_what_the_model_gives(name, fmt, tmp_path):
@@ -74,6 +85,8 @@ def test_an_exported_generator_gives_what_the_model_gives(name, fmt, tmp_path):
     result = model.export(path, fmt, direction=direction)
     assert result.max_diff <= 1e-4 and result.batches == (3, 1, 5)
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # one file: no temporary, no external weights
+    meta = file_metadata(path, fmt)
+    assert meta["ganforge.family"] == model.family.name and json.loads(meta["ganforge.inputs"]) == result.inputs
     n = 7  # exported at a batch of 3
     if direction is not None:
         x = torch.rand(n, 1, 32, 32, generator=torch.Generator().manual_seed(5)) * 2 - 1
@@ -96,6 +109,22 @@ def test_an_exported_generator_gives_what_the_model_gives(name, fmt, tmp_path):
         plain = run_file(path, fmt, {**feeds, "psi": torch.tensor(1.0)})
         torch.testing.assert_close(plain, model.generate(feeds["z"], feeds["y"]), rtol=0, atol=1e-4)
         assert (plain - got).abs().max() > 1e-3  # psi is not ignored
+
+
+class FixedBatch(torch.nn.Module):
+    """A generator that reads its batch size with len(z): traced, the size becomes a constant."""
+
+    def forward(self, z, y=None):
+        return z.view(len(z), 1, 4, 4).tanh()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_check_catches_a_batch_size_fixed_into_the_graph(fmt, tmp_path):
+    cfg = load_config(None, tiny_model("dcgan"))
+    model = GanModel.from_networks(cfg, {"G": FixedBatch()}, (1, 4, 4))
+    with pytest.raises(UserError, match=f"the exported {fmt} file does not run on a batch of 1"):
+        model.export(tmp_path / "g", fmt)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_file_that_fails_its_check_never_takes_the_place_of_out(tmp_path):

@@ -1,12 +1,13 @@
 """Export a loaded model's generator as a file that runs without ganforge -- ONNX (onnxruntime and other
 ONNX runtimes) or TorchScript (torch.jit.load, LibTorch) -- checked against the PyTorch model.
 
-    export(model, "g.onnx", "onnx")              write, run the file on seeded inputs, compare -> Exported
-    export_onnx(model, path) / export_torchscript(model, path)      write only
-    check_export(model, path, "onnx")            max |file - PyTorch| over seeded inputs of two batch sizes
+    export(model, "g.onnx", "onnx")      write, run the file on seeded inputs, compare; -> Exported (the CLI's path)
+    export_onnx(model, path)             write only (atomically), no check
+    export_torchscript(model, path)      write only (atomically), no check
+    check_export(model, path, "onnx")    max |file - PyTorch| over seeded inputs of batch sizes 3, 1 and 5
 
-What is exported is the sampling graph behind `GanModel.generate` (or `GanModel.translate`) as one
-module with plain tensor inputs (`SamplingGraph`), each with a dynamic batch dimension N:
+What is exported is the sampling graph behind `GanModel.generate` (or `GanModel.translate`): one module
+with plain tensor inputs (`SamplingGraph`), a dynamic batch dimension N on all but psi:
 
     family                      inputs, in this order                         output
     noise -> image              z  float32 [N, z_dim]                         images float32 [N, C, H, W] in [-1, 1]
@@ -15,23 +16,30 @@ module with plain tensor inputs (`SamplingGraph`), each with a dynamic batch dim
     translation                 x  float32 [N, C, H, W] in [-1, 1]            images float32 [N, C', H, W]
 
 Truncation in W (StyleGAN) happens inside G: w <- w_avg + psi (w - w_avg) around the w_avg recorded in
-training, by the generator's own `truncate` -- the step `GanModel.sample(truncation=psi)` takes.
+training, by the generator's own `truncate`, the step `GanModel.sample(truncation=psi)` takes.
 Truncation in Z (DCGAN, BigGAN, ...) is a property of how z is drawn, every |z_i| <= psi
 (`sampling.truncated_normal`), not of G: those exports have no psi input, and the caller draws
 truncated z, as `GanModel.sample` does before it calls G. Translation exports one direction's network
-("AtoB" by default; "BtoA" where the family has it, CycleGAN's F).
+("AtoB" by default; "BtoA" where the family has it: CycleGAN's F). Every file carries its family,
+step, inputs, output and class names (`metadata`: ONNX metadata_props, TorchScript's ganforge.json).
 
 ONNX goes through torch.export (torch's dynamo exporter, which needs `onnx` and `onnxscript`: pip
-install 'ganforge[export]'), TorchScript through torch.jit.trace, which records the operations run
-on example inputs. Either way the file is run on inputs of a second batch size before it is called
-good, so a size fixed into the graph shows as a failed check rather than as a file that breaks later.
-`export` checks the file at its temporary name: one that fails never takes --out's place.
+install 'ganforge[export]'), TorchScript through torch.jit.trace, which records the operations run on
+example inputs (torch marks TorchScript deprecated; torch.jit.load and LibTorch still run it). Both
+are exported at a batch of 3 and run at 1 and 5 too, so a size fixed into the graph shows as a failed
+check rather than as a file that breaks later; generators read the batch size as `x.shape[0]`, not
+`len(x)`, for that reason. `export` checks the file at its temporary name: one that fails never
+takes --out's place.
 """
 
 from __future__ import annotations
 
 import importlib
+import io
+import json
+import logging
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +53,7 @@ from ganforge.inference.translation import directions, io_shapes, translate_tens
 from ganforge.io import atomic_write, refuse_overwrite
 
 FORMATS = ("onnx", "torchscript")
-DEFAULT_OPSET = 18  # the opset torch's dynamo exporter writes natively; onnxruntime >= 1.14 runs it
+DEFAULT_OPSET = 18  # the opset torch's dynamo exporter writes without converting
 CHECK_BATCHES = (3, 1, 5)  # batch sizes of the check: the export is traced at the first, the others must work too
 CHECK_PSI = 0.7  # psi of the check's inputs (at 1 the lerp toward w_avg would change nothing)
 TOLERANCE = 1e-4  # the largest |file - PyTorch| `export` accepts
@@ -126,6 +134,19 @@ def reference(model: LoadedModel, graph: SamplingGraph, inputs: tuple[Tensor, ..
     return generate(model, named["z"], named.get("y"), psi=psi)
 
 
+def metadata(model: LoadedModel, graph: SamplingGraph) -> dict[str, str]:
+    """What the file says about itself (ONNX metadata_props, a ganforge.json beside TorchScript's code):
+    the family, the checkpoint's step, the inputs and output with "N" for the batch, the class names."""
+    inputs, output = graph.signature()
+    return {
+        "ganforge.family": model.family.name,
+        "ganforge.step": str(model.step),
+        "ganforge.inputs": json.dumps(inputs),
+        "ganforge.output": json.dumps(output),
+        "ganforge.classes": json.dumps(list(model.classes) if model.conditional else []),
+    }
+
+
 # --- writing ------------------------------------------------------------------------------------------
 def _require(module: str):
     try:
@@ -134,13 +155,27 @@ def _require(module: str):
         raise UserError(f"ONNX export and its check need the '{module}' package; {INSTALL_HINT}") from None
 
 
-def _write_onnx(graph: SamplingGraph, inputs: tuple[Tensor, ...], path: Path, opset: int) -> None:
+@contextmanager
+def _quiet(*loggers: str):
+    """`loggers` silenced for a while: the ONNX exporter logs its fallbacks, tracebacks included, and
+    what matters (the opset written, the file's outputs) is checked after it."""
+    saved = [(log, log.level) for log in map(logging.getLogger, loggers)]
+    try:
+        for log, _ in saved:
+            log.setLevel(logging.CRITICAL)
+        yield
+    finally:
+        for log, level in saved:
+            log.setLevel(level)
+
+
+def _write_onnx(graph: SamplingGraph, inputs: tuple[Tensor, ...], path: Path, opset: int, meta: dict) -> None:
     _require("onnx")
     _require("onnxscript")  # the dynamo exporter writes its graph with it
     batch = torch.export.Dim("batch")
     dynamic = tuple({0: batch} if t.ndim else None for t in inputs)  # psi: a scalar, no dims
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's notes; the check below says whether the file is good
+    with warnings.catch_warnings(), _quiet("torch.onnx", "onnxscript", "onnx_ir"):
+        warnings.simplefilter("ignore")  # the exporter's notes and logs: the checks below say whether the file is good
         program = torch.onnx.export(
             graph,
             inputs,
@@ -151,23 +186,34 @@ def _write_onnx(graph: SamplingGraph, inputs: tuple[Tensor, ...], path: Path, op
             dynamic_shapes=(dynamic,),
             verbose=False,
         )
-    program.save(path, external_data=False)  # one file: the weights inside (tiny to mid-sized models)
+    written = program.model.opset_imports.get("")
+    if written != opset:  # below its own opset the exporter converts, and keeps its own when that fails
+        raise UserError(
+            f"--opset {opset}: torch's exporter could not write this model in that opset (it wrote {written}); "
+            f"choose a newer one ({DEFAULT_OPSET}, the default, is the exporter's own)"
+        )
+    program.model.metadata_props.update(meta)
+    # one file with the weights inside (protobuf's 2 GiB limit is far above ganforge's generators)
+    program.save(path, external_data=False)
 
 
-def _write_torchscript(graph: SamplingGraph, inputs: tuple[Tensor, ...], path: Path) -> None:
+def _write_torchscript(graph: SamplingGraph, inputs: tuple[Tensor, ...], path: Path, meta: dict) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants; checked after
         warnings.simplefilter("ignore", FutureWarning)  # torch deprecates TorchScript; LibTorch still runs it
         traced = torch.jit.trace(graph, inputs, check_trace=False)
-        torch.jit.save(traced, str(path))
+        buffer = io.BytesIO()  # torch.jit.save names the archive after the file, and refuses some names (".part-x")
+        torch.jit.save(traced, buffer, _extra_files={"ganforge.json": json.dumps(meta)})
+    path.write_bytes(buffer.getvalue())
 
 
 def _write(model, graph, path: Path, fmt: str, opset: int | None) -> None:
     inputs = example_inputs(model, graph, CHECK_BATCHES[0])
+    meta = metadata(model, graph)
     if fmt == "onnx":
-        _write_onnx(graph, inputs, path, DEFAULT_OPSET if opset is None else opset)
+        _write_onnx(graph, inputs, path, DEFAULT_OPSET if opset is None else opset, meta)
     else:
-        _write_torchscript(graph, inputs, path)
+        _write_torchscript(graph, inputs, path, meta)
 
 
 def check_format(fmt: str, opset: int | None = None) -> str:
@@ -175,8 +221,8 @@ def check_format(fmt: str, opset: int | None = None) -> str:
         raise UserError(f"unknown export format {fmt!r}; choose {' or '.join(FORMATS)}")
     if opset is not None and fmt != "onnx":
         raise UserError(f"--opset {opset} applies to ONNX files only; drop it for --format {fmt}")
-    if opset is not None and not 7 <= opset <= 25:
-        raise UserError(f"--opset {opset}: choose an ONNX opset from 7 to 25 (default {DEFAULT_OPSET})")
+    if opset is not None and opset < 1:
+        raise UserError(f"--opset {opset}: give an ONNX opset such as {DEFAULT_OPSET} (the default)")
     return fmt
 
 
@@ -209,9 +255,9 @@ def run_file(path, fmt: str, input_names: tuple[str, ...], inputs: tuple[Tensor,
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         (out,) = session.run(None, {name: t.numpy() for name, t in zip(input_names, inputs)})
         return torch.from_numpy(out)
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), open(path, "rb") as f:
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation notice
-        return torch.jit.load(str(path), map_location="cpu")(*inputs)
+        return torch.jit.load(f, map_location="cpu")(*inputs)
 
 
 def check_export(
@@ -230,7 +276,10 @@ def check_export(
             got = run_file(path, fmt, graph.input_names, inputs)
         except Exception as e:  # onnxruntime and TorchScript raise their own error types
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise UserError(f"the exported {fmt} file does not run on a batch of {n}: {first}") from e
+            raise UserError(
+                f"the exported {fmt} file does not run on a batch of {n} ({first}); this generator cannot be "
+                f"exported as {fmt} yet, try the other --format"
+            ) from e
         if got.shape != want.shape:
             raise UserError(
                 f"the exported {fmt} file gives {list(got.shape)} for a batch of {n}, PyTorch {list(want.shape)}"

@@ -307,9 +307,11 @@ class StyleGenerator(nn.Module):
         self.synthesis = SynthesisNetwork(w_dim, channels, resolution, width, max_channels)
         self.num_ws = self.synthesis.num_ws
 
-    def truncate(self, w: Tensor, psi: float = 1.0, cutoff: int | None = None) -> Tensor:
-        """ws [N, num_ws, w_dim] (or w [N, w_dim]) pulled toward w_avg by psi on the first `cutoff` ws."""
-        if not isinstance(psi, Tensor) and psi == 1.0:  # a tensor psi (an exported graph's input) always lerps
+    def truncate(self, w: Tensor, psi: float | Tensor = 1.0, cutoff: int | None = None) -> Tensor:
+        """ws [N, num_ws, w_dim] (or w [N, w_dim]) pulled toward w_avg by psi on the first `cutoff` ws.
+        psi may be a 0-dim tensor (an input of an exported graph, ganforge.inference.export): no branch
+        on its value then, and lerp(w_avg, w, 1) is w exactly."""
+        if not isinstance(psi, Tensor) and psi == 1.0:
             return w
         avg = self.mapping.w_avg.to(w.dtype)
         if w.ndim == 2:
