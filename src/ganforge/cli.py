@@ -397,18 +397,7 @@ def export(run, fmt, out, direction, opset, overwrite):
 
     check_format(fmt, opset)  # bad options and an existing --out fail before the model loads
     refuse_overwrite(out, overwrite=overwrite)
-    result = load(run).export(out, fmt, direction=direction, opset=opset, overwrite=overwrite)
-    kind = f"ONNX opset {result.opset}" if result.opset else "TorchScript"
-    click.echo(f"wrote {result.path} ({kind}): inputs {_shapes(result.inputs)}; output {_shapes(result.output)}")
-    click.echo(
-        f"checked on batches of {', '.join(map(str, result.batches))}: max |difference| from the PyTorch model "
-        f"{result.max_diff:.2g}"
-    )
-
-
-def _shapes(named: dict[str, list]) -> str:
-    """{"z": ["N", 16], "psi": []} -> 'z [N, 16], psi []'."""
-    return ", ".join(f"{name} [{', '.join(map(str, shape))}]" for name, shape in named.items())
+    click.echo(load(run).export(out, fmt, direction=direction, opset=opset, overwrite=overwrite).summary())
 
 
 def _report_to() -> str:

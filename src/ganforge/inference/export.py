@@ -29,7 +29,8 @@ example inputs (torch marks TorchScript deprecated; torch.jit.load and LibTorch 
 are exported at a batch of 3 and run at 1 and 5 too, so a size fixed into the graph shows as a failed
 check rather than as a file that breaks later; generators read the batch size as `x.shape[0]`, not
 `len(x)`, for that reason. `export` checks the file at its temporary name: one that fails never
-takes --out's place.
+takes --out's place. The graph is traced on the model's device; a model loaded on the CPU (the
+default of `ganforge.load` and the CLI) gives files for any machine.
 """
 
 from __future__ import annotations
@@ -298,6 +299,19 @@ class Exported:
     max_diff: float  # max |file - PyTorch| on the check's inputs
     batches: tuple[int, ...]  # the check's batch sizes
     opset: int | None = None  # ONNX only
+
+    def summary(self) -> str:
+        """Two lines for the CLI: what was written, taking what, and how close it came to PyTorch."""
+
+        def shapes(named: dict[str, list]) -> str:  # {"z": ["N", 16], "psi": []} -> "z [N, 16], psi []"
+            return ", ".join(f"{name} [{', '.join(map(str, shape))}]" for name, shape in named.items())
+
+        kind = f"ONNX opset {self.opset}" if self.opset else "TorchScript"
+        return (
+            f"wrote {self.path} ({kind}): inputs {shapes(self.inputs)}; output {shapes(self.output)}\n"
+            f"checked on batches of {', '.join(map(str, self.batches))}: max |difference| from the PyTorch model "
+            f"{self.max_diff:.2g}"
+        )
 
 
 def export(
