@@ -9,6 +9,8 @@ from pathlib import Path
 from torch import Tensor
 
 from ganforge.inference import sampling, translation
+from ganforge.inference.export import Exported
+from ganforge.inference.export import export as export_file
 from ganforge.inference.model import LoadedModel
 from ganforge.io import to_uint8
 
@@ -42,6 +44,21 @@ class GanModel(LoadedModel):
         """Translate images [N, C, H, W] in [-1, 1] from domain A to B ("AtoB"), or back ("BtoA")
         where the family has that direction; the result is on the CPU (ganforge.inference.translation)."""
         return translation.translate_tensor(self, x, direction, batch_size)
+
+    def export(
+        self,
+        path: str | Path,
+        format: str = "onnx",
+        *,
+        direction: str | None = None,
+        opset: int | None = None,
+        overwrite: bool = False,
+    ) -> Exported:
+        """Write the generator's sampling graph as an ONNX or TorchScript file (inputs z, y, psi where the
+        family has them; a translation model's `direction` network with input x), run the file on seeded
+        inputs and compare with this model: the file takes `path`'s place only within 1e-4
+        (ganforge.inference.export). An existing `path` is kept unless `overwrite`."""
+        return export_file(self, path, format, direction=direction, opset=opset, overwrite=overwrite)
 
 
 def load(path: str | Path, device: str = "cpu") -> GanModel:

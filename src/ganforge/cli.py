@@ -372,6 +372,34 @@ def project(run, image, out, steps, lr, wplus, feature_weight, label, seed, over
     )
 
 
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["onnx", "torchscript"]),  # ganforge.inference.export.FORMATS, without importing torch
+    required=True,
+    help="onnx (needs pip install 'ganforge[export]') or torchscript (torch.jit.load, LibTorch).",
+)
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="The file to write (g.onnx, g.pt).")
+@click.option(
+    "--direction",
+    type=click.Choice(["AtoB", "BtoA"]),
+    default=None,
+    help="Translation models: the network to export (default AtoB; BtoA needs a CycleGAN model).",
+)
+@click.option("--opset", type=int, default=None, help="ONNX opset to write (default 18).")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def export(run, fmt, out, direction, opset, overwrite):
+    """Export the generator of RUN as an ONNX or TorchScript file, checked against the PyTorch model."""
+    from ganforge.api import load
+    from ganforge.inference.export import check_format
+
+    check_format(fmt, opset)  # bad options and an existing --out fail before the model loads
+    refuse_overwrite(out, overwrite=overwrite)
+    click.echo(load(run).export(out, fmt, direction=direction, opset=opset, overwrite=overwrite).summary())
+
+
 def _report_to() -> str:
     """Where bugs go: the project's Issues URL when its metadata names one."""
     from importlib import metadata

@@ -161,7 +161,7 @@ class BigGANGenerator(nn.Module):
             raise ValueError("BigGAN's generator is class-conditional: call it with labels y (int64 [N])")
         zs = z.tensor_split(self.n_chunks, dim=1)  # hierarchical latent: [z_0, ..., z_B]
         e = self.shared(y)  # [N, shared_dim]
-        h = self.linear(zs[0]).view(len(z), self.c0, 4, 4)  # [N, c0, 4, 4]
+        h = self.linear(zs[0]).view(z.shape[0], self.c0, 4, 4)  # [N, c0, 4, 4]
         for i, block in enumerate(self.blocks):
             h = block(h, torch.cat([e, zs[i + 1]], 1))  # [N, c_i, 2H, 2W], CBN conditioned on [e, z_i]
             if str(i) in self.attn:

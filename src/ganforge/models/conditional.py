@@ -196,7 +196,7 @@ class CondResNetGenerator(nn.Module):
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         y = _need_labels(y, "this generator")
         h = z if self.embed is None else torch.cat([z, self.embed(y)], 1)  # [N, z (+ e)]
-        h = self.linear(h).view(len(z), self.width, self.base, self.base)  # [N, ch, base, base]
+        h = self.linear(h).view(z.shape[0], self.width, self.base, self.base)  # [N, ch, base, base]
         for block in self.blocks:
             h = block(h, y) if isinstance(block, CondGBlock) else block(h)  # [N, ch, 2H, 2W]
         return self.out(F.relu(self.bn(h))).tanh()  # [N, C, H, W]

@@ -48,7 +48,7 @@ class MLPGenerator(nn.Module):
             spectral_norm_all(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.net(z).view(len(z), *self.shape)  # [N, *shape]
+        return self.net(z).view(z.shape[0], *self.shape)  # [N, *shape]
 
 
 class MLPDiscriminator(nn.Module):

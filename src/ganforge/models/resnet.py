@@ -130,7 +130,7 @@ class ResNetGenerator(nn.Module):
             spectral_norm_all(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        h = self.linear(z).view(len(z), self.width, self.base, self.base)  # [N, ch, base, base]
+        h = self.linear(z).view(z.shape[0], self.width, self.base, self.base)  # [N, ch, base, base]
         h = self.blocks(h)  # [N, ch, H, W]
         return self.out(F.relu(self.bn(h))).tanh()  # [N, C, H, W] in [-1, 1]
 

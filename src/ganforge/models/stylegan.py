@@ -298,7 +298,7 @@ class SynthesisNetwork(nn.Module):
     def forward(self, ws: Tensor, noise_mode: str = "random") -> Tensor:
         if ws.ndim != 3 or ws.shape[1] != self.num_ws:
             raise ValueError(f"synthesis expects ws [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-        x = self.const.unsqueeze(0).expand(len(ws), -1, -1, -1)  # [N, C4, 4, 4]
+        x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)  # [N, C4, 4, 4]
         x = self.layers[0](x, ws[:, self.layers[0].conv.w_index], noise_mode)
         img = self.torgbs[0](x, ws[:, self.torgbs[0].conv.w_index])  # [N, C, 4, 4]
         for i, torgb in enumerate(self.torgbs[1:]):
@@ -340,9 +340,11 @@ class StyleGenerator(nn.Module):
         self.synthesis = SynthesisNetwork(w_dim, channels, resolution, width, max_channels)
         self.num_ws = self.synthesis.num_ws
 
-    def truncate(self, w: Tensor, psi: float = 1.0, cutoff: int | None = None) -> Tensor:
-        """ws [N, num_ws, w_dim] (or w [N, w_dim]) pulled toward w_avg by psi on the first `cutoff` ws."""
-        if psi == 1.0:
+    def truncate(self, w: Tensor, psi: float | Tensor = 1.0, cutoff: int | None = None) -> Tensor:
+        """ws [N, num_ws, w_dim] (or w [N, w_dim]) pulled toward w_avg by psi on the first `cutoff` ws.
+        psi may be a 0-dim tensor (an input of an exported graph, ganforge.inference.export): no branch
+        on its value then, and lerp(w_avg, w, 1) is w exactly."""
+        if not isinstance(psi, Tensor) and psi == 1.0:
             return w
         avg = self.mapping.w_avg.to(w.dtype)
         if w.ndim == 2:
