@@ -75,25 +75,28 @@ def serve(
     token: str | None = None,
     workers: int = 2,
 ) -> None:
-    """Check everything, load the models, bind, then serve until Ctrl-C."""
+    """Check everything, load the models, bind, then serve until Ctrl-C. Options are checked before
+    torch is imported, so a mistyped one fails in a moment."""
+    token = check_token(token if token is not None else os.environ.get(TOKEN_ENV) or None, host)
+    if runs_dir is not None and not Path(runs_dir).is_dir():
+        raise UserError(f"--runs {runs_dir}: no such folder")
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port}: choose 1 to 65535 (0: any free port)")
+    if not 1 <= workers <= 64:
+        raise UserError(f"--workers {workers}: choose 1 to 64")
+    if not sources and runs_dir is None:
+        raise UserError("nothing to serve: give one or more RUN directories (or zoo:NAME) and/or --runs DIR")
+    if not is_loopback(host):
+        print(
+            f"warning: --host {host} exposes the studio beyond this machine; requests need the token",
+            file=sys.stderr,
+        )
     import torch
     import uvicorn
 
     from ganforge.serve.app import create_app
     from ganforge.serve.models import serve_models
 
-    token = check_token(token if token is not None else os.environ.get(TOKEN_ENV) or None, host)
-    if not sources and runs_dir is None:
-        raise UserError("nothing to serve: give one or more RUN directories (or zoo:NAME) and/or --runs DIR")
-    if runs_dir is not None and not Path(runs_dir).is_dir():
-        raise UserError(f"--runs {runs_dir}: no such folder")
-    if not 1 <= workers <= 64:
-        raise UserError(f"--workers {workers}: choose 1 to 64")
-    if not is_loopback(host):
-        print(
-            f"warning: --host {host} exposes the studio beyond this machine; requests need the token",
-            file=sys.stderr,
-        )
     torch.set_num_threads(1)  # one intra-op thread per pool worker: `workers` cores, no oversubscription
     models = serve_models(list(sources))
     sock = bind(host, port)
