@@ -24,7 +24,16 @@ RUNS = {
     "cyclegan": ("cyclegan", (1, 32, 32), False),
 }
 # what `ganforge eval RUN` appends to RUN/metrics.jsonl (ganforge/metrics/cli.py)
-EVAL_RECORD = {"kind": "eval", "step": 2, "fid": 123.4, "kid": 0.05, "n": 64, "ref": "mnist", "extractor": "lenet-mnist", "seed": 0}
+EVAL_RECORD = {
+    "kind": "eval",
+    "step": 2,
+    "fid": 123.4,
+    "kid": 0.05,
+    "n": 64,
+    "ref": "mnist",
+    "extractor": "lenet-mnist",
+    "seed": 0,
+}
 
 
 def train_tiny(run: Path, family: str, shape: tuple[int, ...], labelled: bool, steps: int = 2) -> Path:

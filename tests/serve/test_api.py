@@ -48,7 +48,9 @@ def png_header(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def refused(resp: httpx.Response, status: int, *fragments: str) -> str:
@@ -341,7 +343,9 @@ def test_a_missing_or_wrong_token_is_refused(guarded):
             refused(c.get(path), 401, "no token", "Authorization: Bearer")
         refused(c.get("/api/models", headers={"Authorization": "Bearer wrong-token"}), 401, "wrong token")
         refused(c.post("/api/generate", json={"model": "dcgan"}), 401)
-        ok = c.post("/api/generate", json={"model": "dcgan", "count": 1}, headers={"Authorization": "Bearer s3cret-token"})
+        ok = c.post(
+            "/api/generate", json={"model": "dcgan", "count": 1}, headers={"Authorization": "Bearer s3cret-token"}
+        )
         assert ok.status_code == 200
         assert c.get("/api/models", headers={"X-Ganforge-Token": "s3cret-token"}).status_code == 200
         assert c.get("/api/runs", headers={"Authorization": "Bearer s3cret-token"}).json()["enabled"] is False

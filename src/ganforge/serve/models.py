@@ -118,8 +118,7 @@ def serve_models(specs: list[str], device: str = "cpu") -> dict[str, ServedModel
     models = [load_source(s, device) for s in specs]
     names = [_display_name(s) for s in specs]
     return {
-        i: ServedModel(id=i, name=n, model=m, caps=capabilities(m))
-        for i, n, m in zip(unique_ids(names), names, models)
+        i: ServedModel(id=i, name=n, model=m, caps=capabilities(m)) for i, n, m in zip(unique_ids(names), names, models)
     }
 
 

@@ -49,7 +49,9 @@ def need(served: ServedModel, capability: str) -> None:
 
 def _check_truncation(served: ServedModel, truncation: float | None) -> None:
     if truncation is not None and "truncation" not in served.caps:
-        raise UserError(f"model '{served.id}' ({served.model.family.name}) has no truncation trick; leave truncation out")
+        raise UserError(
+            f"model '{served.id}' ({served.model.family.name}) has no truncation trick; leave truncation out"
+        )
 
 
 def generate(served: ServedModel, seed: int, count: int, label: int | None, truncation: float | None, nrow) -> dict:

@@ -38,7 +38,9 @@ def is_loopback(host: str) -> bool:
 def check_token(token: str | None, host: str) -> str | None:
     """The token to guard requests with: required off loopback, checked for a usable form."""
     if token is not None and not TOKEN_RE.fullmatch(token):
-        raise UserError("--token: use 8 to 256 letters, digits or ._~+/=- (e.g. from: python -c 'import secrets; print(secrets.token_urlsafe())')")
+        raise UserError(
+            "--token: use 8 to 256 letters, digits or ._~+/=- (e.g. from: python -c 'import secrets; print(secrets.token_urlsafe())')"
+        )
     if token is None and not is_loopback(host):
         raise UserError(
             f"--host {host} exposes the studio to the network: give --token TOKEN or set {TOKEN_ENV} "

@@ -44,7 +44,9 @@ def check_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int 
             with Image.open(io.BytesIO(data), formats=FORMATS) as img:  # reads the header, decodes nothing
                 width, height, fmt = img.size[0], img.size[1], img.format
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRefused(f"the image has too many pixels; at most {max_pixels:,} (a decompression bomb?)", 413) from None
+        raise UploadRefused(
+            f"the image has too many pixels; at most {max_pixels:,} (a decompression bomb?)", 413
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise UploadRefused(f"the upload is not an image ({', '.join(FORMATS)})", 415) from None
     if width * height > max_pixels:
