@@ -298,7 +298,7 @@ def test_a_slow_request_does_not_stall_the_others(client):
     def long_projection():
         files = {"image": ("d.png", png_bytes(16))}
         with httpx.Client(base_url=str(client.base_url), timeout=120) as own:
-            done["resp"] = own.post("/api/project", data={"model": "stylegan", "steps": "500"}, files=files)
+            done["resp"] = own.post("/api/project", data={"model": "stylegan", "steps": "300"}, files=files)
 
     worker = threading.Thread(target=long_projection)
     worker.start()

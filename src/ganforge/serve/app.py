@@ -313,8 +313,12 @@ async def _send_error(send, status: int, message: str, headers: list | None = No
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413, by Content-Length before reading and by
-    counting while reading (chunked bodies), then hand the app the body already read."""
+    """Refuse request bodies over `max_bytes` with 413 -- by Content-Length or by counting while
+    reading (chunked bodies) -- then hand the app the body already read. An oversized body is read
+    and dropped (up to DRAIN_BYTES) before the answer, so the client, still sending, gets the 413
+    instead of a reset connection; beyond that the connection is closed without reading on."""
+
+    DRAIN_BYTES = 64 * 2**20
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -322,19 +326,27 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
-        limit = f"the request body is larger than the {self.max_bytes / 2**20:.0f} MB limit (uploads: at most {MAX_UPLOAD_BYTES // 2**20} MB)"
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        limit = (
+            f"the request body is larger than the {self.max_bytes / 2**20:.0f} MB limit "
+            f"(uploads: at most {MAX_UPLOAD_BYTES // 2**20} MB)"
+        )
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.DRAIN_BYTES:
             return await _send_error(send, 413, limit, [(b"connection", b"close")])
-        body, more = bytearray(), True
+        body, more, seen = bytearray(), True, 0
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            body += message.get("body", b"")
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                return await _send_error(send, 413, limit, [(b"connection", b"close")])
+            if seen > self.DRAIN_BYTES:
+                break
+            if seen <= self.max_bytes:
+                body += chunk
+        if seen > self.max_bytes:
+            return await _send_error(send, 413, limit, [(b"connection", b"close")])
         replayed = False
 
         async def replay():
