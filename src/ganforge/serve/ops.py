@@ -12,6 +12,7 @@ import math
 import torch
 from PIL import Image
 from torch import Tensor
+from torchvision.utils import make_grid  # at import, not on the first request: its memory counts from the start
 
 from ganforge.errors import UserError
 from ganforge.inference import interpolation, sampling, styles, translation
@@ -25,8 +26,6 @@ MAX_LOSS_POINTS = 200  # a projection's loss curve, thinned for the page
 def png(images: Tensor, nrow: int | None = None) -> str:
     """Images [N, C, H, W] in [-1, 1] -> a base64 PNG: one image, or a grid of `nrow` per row
     (default: a square) with 2 black pixels between them, as `ganforge sample` draws it."""
-    from torchvision.utils import make_grid
-
     images = images.detach().float().cpu().clamp(-1, 1)
     if len(images) == 1:
         grid = images[0]
