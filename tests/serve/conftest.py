@@ -22,6 +22,7 @@ RUNS = {
     "stylegan": ("stylegan", (1, 16, 16), False),
     "pix2pix": ("pix2pix", (1, 32, 32), False),
     "cyclegan": ("cyclegan", (1, 32, 32), False),
+    "points": ("mlp", (2,), False),  # a 2-D point model: the generate panel draws a scatter plot
 }
 # what `ganforge eval RUN` appends to RUN/metrics.jsonl (ganforge/metrics/cli.py)
 EVAL_RECORD = {
@@ -40,7 +41,8 @@ def train_tiny(run: Path, family: str, shape: tuple[int, ...], labelled: bool, s
     """A `steps`-step tiny run of `family` on the family's example data, with a sample grid per step."""
     tensors = MODELS.get(family).example_data(shape)
     y = tensors.pop("y")
-    data = Data(tensors.pop("x"), y if labelled else None, tuple(f"c{i}" for i in range(10)) if labelled else ())
+    classes = tuple(f"c{i}" for i in range(10)) if labelled else ()
+    data = Data(tensors.pop("x"), y if labelled else None, classes, kind="image" if len(shape) == 3 else "points")
     data.extra.update(tensors)  # a second domain for translation families
     cfg = tiny_trainer_config(family, ["train.sample_every=1", "train.num_samples=4"], steps=steps)
     Trainer(cfg, run, data=data).fit()

@@ -80,17 +80,18 @@ def test_models_list_ids_and_capabilities_from_each_family_and_no_paths(client, 
     resp = client.get("/api/models")
     assert resp.status_code == 200 and str(runs_dir) not in resp.text
     models = {m["id"]: m for m in resp.json()["models"]}
-    assert list(models) == ["dcgan", "cdcgan", "stylegan", "pix2pix", "cyclegan"]
+    assert list(models) == ["dcgan", "cdcgan", "stylegan", "pix2pix", "cyclegan", "points"]
     caps = {i: m["capabilities"] for i, m in models.items()}
     assert caps["dcgan"] == ["generate", "interpolate", "truncation"]
     assert caps["cdcgan"] == ["generate", "interpolate", "truncation", "classes"]
     assert caps["stylegan"] == ["generate", "interpolate", "truncation", "style-mixing", "project"]
     assert caps["pix2pix"] == caps["cyclegan"] == ["translate"]
+    assert caps["points"] == ["generate", "truncation"] and models["points"]["kind"] == "points"
     assert models["pix2pix"]["directions"] == ["AtoB"] and models["cyclegan"]["directions"] == ["AtoB", "BtoA"]
     assert models["cdcgan"]["classes"] == [f"c{i}" for i in range(10)] and models["dcgan"]["classes"] == []
     assert models["stylegan"]["truncation"]["space"] == "w" and models["dcgan"]["truncation"]["space"] == "z"
     assert models["stylegan"]["num_ws"] >= 2 and models["dcgan"]["num_ws"] is None
-    assert client.get("/api/health").json() == {"ok": True, "models": 5, "runs": True}
+    assert client.get("/api/health").json() == {"ok": True, "models": 6, "runs": True}
 
 
 def test_generate_a_grid_reproducible_from_its_seed(client):
@@ -104,6 +105,13 @@ def test_generate_a_grid_reproducible_from_its_seed(client):
     assert not np.array_equal(pixels(other["image"]), grid)
     one = pixels(client.post("/api/generate", json={"model": "dcgan", "count": 1}).json()["image"])
     assert one.shape == (32, 32)  # one image: no grid, the model's own size
+
+
+def test_a_point_model_generates_coordinates(client):
+    out = client.post("/api/generate", json={"model": "points", "seed": 1, "count": 50}).json()
+    points = np.array(out["points"])
+    assert points.shape == (50, 2) and np.isfinite(points).all() and "image" not in out
+    refused(client.post("/api/interpolate", json={"model": "points"}), 400, "cannot interpolate")
 
 
 def test_generate_with_a_class_and_truncation(client):
@@ -183,7 +191,7 @@ def test_runs_list_detail_metrics_and_sample(client, runs_dir):
     runs = client.get("/api/runs").json()
     assert runs["enabled"] is True
     listed = {r["id"]: r for r in runs["runs"]}
-    assert set(listed) == {"cdcgan", "cyclegan", "dcgan", "pix2pix", "stylegan"}
+    assert set(listed) == {"cdcgan", "cyclegan", "dcgan", "pix2pix", "points", "stylegan"}
     assert listed["dcgan"] == {
         "id": "dcgan",
         "name": "dcgan",

@@ -83,6 +83,10 @@ def test_generate_grid_updates_as_controls_move(page):
     wait_for_new_src(page, "#gen-image", after)
     width = page.evaluate("() => document.querySelector('#gen-image').naturalWidth")
     assert width > 32  # a grid, decoded by the browser
+    page.select_option("#model", "points")  # 2-D points: a scatter plot on a canvas instead of a grid
+    page.locator("#gen-points").wait_for(state="visible")
+    assert page.locator("#gen-image").is_hidden()
+    assert page.locator("#tabs button[data-panel=explore]").is_hidden()  # no interpolation for points
 
 
 def test_explore_interpolation_style_mixing_and_projection(page, tmp_path):

@@ -162,7 +162,10 @@ function refreshGenerate() {
       "generate",
     );
     if (out.points) drawPoints($("gen-points"), out.points);
-    else show($("gen-image"), out.image);
+    else {
+      $("gen-points").hidden = true;
+      show($("gen-image"), out.image);
+    }
     $("gen-image").dataset.seed = $("gen-seed").value;
   });
 }
