@@ -299,28 +299,41 @@ def test_malformed_json_is_refused(client):
     still_serving(client)
 
 
-def test_a_slow_request_does_not_stall_the_others(client):
-    """A long projection runs in its own pool; grids and lists are answered while it works."""
+@pytest.fixture(scope="module")
+def tight(runs_dir):
+    """A studio with one inference worker and no queue, and room for one projection at a time."""
+    models = serve_models([str(runs_dir / "dcgan"), str(runs_dir / "stylegan")])
+    server = BackgroundServer(create_app(models, runs_dir, workers=1, queue=0, projection_queue=0))
+    yield server.start()
+    server.stop()
+
+
+def test_a_slow_request_does_not_stall_the_others_and_a_full_pool_says_busy(tight):
+    """A long projection runs in its own pool: grids and lists are answered while it works; a second
+    projection finds that pool full and gets 503 at once, not a place in an endless queue."""
     done = {}
+    files = {"image": ("d.png", png_bytes(16))}
 
     def long_projection():
-        files = {"image": ("d.png", png_bytes(16))}
-        with httpx.Client(base_url=str(client.base_url), timeout=120) as own:
+        with httpx.Client(base_url=tight, timeout=120) as own:
             done["resp"] = own.post("/api/project", data={"model": "stylegan", "steps": "300"}, files=files)
 
     worker = threading.Thread(target=long_projection)
-    worker.start()
-    time.sleep(0.3)
-    t0 = time.perf_counter()
-    for _ in range(3):
-        still_serving(client)
-        assert client.get("/api/runs").status_code == 200
-    answered = time.perf_counter() - t0
-    still_running = worker.is_alive()
-    worker.join()
-    assert done["resp"].status_code == 200
-    assert still_running, "the projection ended before the other requests: make it longer"
-    assert answered < 5
+    with httpx.Client(base_url=tight, timeout=60) as client:
+        worker.start()
+        time.sleep(0.3)
+        t0 = time.perf_counter()
+        refused(client.post("/api/project", data={"model": "stylegan", "steps": "1"}, files=files), 503, "busy")
+        for _ in range(3):
+            still_serving(client)
+            assert client.get("/api/runs").status_code == 200
+        answered = time.perf_counter() - t0
+        still_running = worker.is_alive()
+        worker.join()
+        assert done["resp"].status_code == 200
+        assert still_running, "the projection ended before the other requests: make it longer"
+        assert answered < 5
+        assert client.post("/api/project", data={"model": "stylegan", "steps": "1"}, files=files).status_code == 200
 
 
 def test_the_page_the_api_doc_and_no_external_urls(client):

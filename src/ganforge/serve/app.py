@@ -89,11 +89,13 @@ def create_app(
     token: str | None = None,
     workers: int = 2,
     queue: int = 64,
+    projection_queue: int = 2,
 ) -> FastAPI:
     """The studio over already loaded `models` (id -> ServedModel, `models.serve_models`) and the runs
-    under `runs_dir`. With a `token`, every request must carry it (header, cookie or ?token=)."""
+    under `runs_dir`. With a `token`, every request must carry it (header, cookie or ?token=). Model
+    calls: `workers` threads with `queue` more waiting; projections: one thread, `projection_queue` waiting."""
     fast = InferencePool("inference", workers, queue)
-    slow = InferencePool("projection", 1, 2)  # projections are slow: they never take the fast workers
+    slow = InferencePool("projection", 1, projection_queue)  # slow: they never take the fast workers
     runs = RunIndex(Path(runs_dir)) if runs_dir is not None else None
 
     @contextlib.asynccontextmanager
