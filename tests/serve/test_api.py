@@ -5,7 +5,11 @@ the server still answers), the token guard of a non-local configuration, and the
 import base64
 import io
 import json
+import os
+import re
 import struct
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -375,6 +379,23 @@ def test_a_missing_or_wrong_token_is_refused(guarded):
         assert first.status_code == 200 and "HttpOnly" in first.headers["set-cookie"]
         assert browser.get("/static/app.js").status_code == 200  # the cookie carries it from now on
         assert browser.get("/api/models").status_code == 200
+
+
+def test_a_non_local_bind_warns_and_every_request_needs_the_token(tmp_path):
+    """`ganforge serve --host 0.0.0.0` in its own process: a warning, then 401 without the token."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GANFORGE_TOKEN": "from-the-env-123"}
+    cmd = [sys.executable, "-m", "ganforge.cli", "serve", "--host", "0.0.0.0", "--port", "0", "--runs", str(tmp_path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "warning: --host 0.0.0.0 exposes the studio" in proc.stderr.readline()
+        port = re.search(r":(\d+)/", proc.stdout.readline()).group(1)
+        url = f"http://127.0.0.1:{port}"
+        refused(httpx.get(url + "/api/health"), 401, "no token")
+        refused(httpx.get(url + "/"), 401, "no token")
+        assert httpx.get(url + "/api/health", headers={"Authorization": "Bearer from-the-env-123"}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 # --- the command line ---------------------------------------------------------------------------------

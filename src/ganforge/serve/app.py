@@ -112,7 +112,6 @@ def create_app(
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
-    app.state.pools = (fast, slow)
     _add_error_handlers(app)
 
     def served(model_id: str) -> ServedModel:
