@@ -3,6 +3,7 @@ package; CI installs it with apt), headless. Every panel is used once with the t
 conftest.RUNS; each test asserts that the image, strip, grid or plot it asks for appears, and that
 the browser console shows no error (a failed request, a script error, a blocked resource)."""
 
+import json
 import shutil
 
 import numpy as np
@@ -144,6 +145,24 @@ def test_runs_side_by_side_with_loss_curves_samples_and_evaluations(page):
         )
     assert "fid 123.4" in cards.nth(0).locator(".evals").text_content()
     assert '"family": "stylegan"' in cards.nth(1).locator("pre.config").text_content()
+
+
+def test_a_training_runs_loss_curve_grows_while_the_page_is_open(page, runs_dir):
+    """New lines in metrics.jsonl reach the chart through the page's own polling (every 2 s)."""
+    run = runs_dir / "growing"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": {"family": "dcgan"}, "train": {"steps": 100}}))
+    log = run / "metrics.jsonl"
+    log.write_text("".join(json.dumps({"kind": "train", "step": s, "loss_D": 1.0 / s}) + "\n" for s in (1, 2)))
+    page.click("#tabs button[data-panel=runs]")
+    page.wait_for_function("() => [...document.querySelectorAll('.run-pick option')].some(o => o.value === 'growing')")
+    page.locator(".run-pick").nth(0).select_option("growing")
+    points = "() => document.querySelector('.run-card polyline').getAttribute('points').split(' ').length"
+    page.wait_for_function(f"() => ({points})() === 2")
+    with open(log, "a") as f:  # the trainer writes two more steps, the last line still half written
+        f.write(json.dumps({"kind": "train", "step": 3, "loss_D": 0.3}) + "\n" + '{"kind": "train", "st')
+    page.wait_for_function(f"() => ({points})() === 3")
+    assert "step 3 of 100" in page.locator(".run-progress").first.text_content()
 
 
 def test_the_api_page_renders_offline(page, studio):

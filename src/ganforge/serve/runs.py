@@ -23,20 +23,26 @@ SKIP = {"checkpoints", "samples", "tensorboard", "__pycache__"}  # folders insid
 
 
 def find_runs(root: Path, max_depth: int = MAX_DEPTH) -> dict[str, Path]:
-    """id -> run directory for every folder holding a config.json under `root` (symbolic links not
-    followed, hidden folders skipped); ids from the relative paths, in sorted order, so they stay
-    the same from one scan to the next."""
+    """id -> run directory for every folder holding a config.json under `root`, `root` itself
+    included (symbolic links not followed, hidden folders skipped); ids from the relative paths, in
+    sorted order, so they stay the same from one scan to the next."""
     root = Path(root)
     found = []
     for here, dirs, files in os.walk(root, followlinks=False):
         rel = Path(here).relative_to(root)
         depth = len(rel.parts)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP and depth < max_depth)
-        if "config.json" in files and rel.parts:
+        if "config.json" in files:
             found.append(rel)
             dirs[:] = []  # a run does not hold runs
     found.sort()
-    return dict(zip(unique_ids([r.as_posix() for r in found]), (root / r for r in found)))
+    return dict(zip(unique_ids([run_name(root, root / r) for r in found]), (root / r for r in found)))
+
+
+def run_name(root: Path, run: Path) -> str:
+    """How the runs panel names a run: its path below --runs (its folder name when --runs is the run)."""
+    rel = run.relative_to(root)
+    return rel.as_posix() if rel.parts else root.resolve().name
 
 
 @dataclass
@@ -100,7 +106,7 @@ class RunIndex:
         step = last_step(records)
         return {
             "id": run_id,
-            "name": run.relative_to(self.root).as_posix(),
+            "name": run_name(self.root, run),
             "family": config.get("model", {}).get("family"),
             "step": step,
             "steps": steps,
