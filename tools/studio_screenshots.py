@@ -7,14 +7,13 @@ Serves the runs given (any families) in this process, drives headless Chromium (
 the page once its images are in: generate, explore (interpolation, and style mixing + projection
 when a model has per-layer styles), transform (translation, both directions where the model has
 them), runs (the first two runs under --runs side by side) and the API page. Each PNG is reduced to
-256 colours to stay small. The projection target is the styles model's own sample; the translation
-input is the edge map (or the image) of a sample of the first model that generates.
+256 colours to stay small. The uploads are MNIST test digits (the copy embedded in the package when
+$GANFORGE_DATA has none): a digit to project, an edge map (edges2digits) to translate.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import io
 import shutil
 import sys
@@ -22,11 +21,12 @@ import tempfile
 from pathlib import Path
 
 import httpx
-import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.data.paired import sobel_edges
+from ganforge.data.datasets import build_dataset
+from ganforge.io import save_image
+from ganforge.schema import DataConfig
 from ganforge.serve.app import create_app
 from ganforge.serve.models import serve_models
 from ganforge.serve.server import BackgroundServer
@@ -37,10 +37,6 @@ TIMEOUT = 120_000  # ms: a projection on a busy CPU
 
 def first_with(models: list[dict], capability: str) -> dict | None:
     return next((m for m in models if capability in m["capabilities"]), None)
-
-
-def image_bytes(b64: str) -> bytes:
-    return base64.b64decode(b64)
 
 
 def save_small(png: bytes, path: Path) -> None:
@@ -59,23 +55,16 @@ def wait_new(page, selector: str, old: str = "") -> str:
     return page.locator(selector).get_attribute("src")
 
 
-def upload_inputs(url: str, models: list[dict], tmp: Path) -> tuple[Path | None, Path | None]:
-    """(projection target, translation input) as PNG files made from the models' own samples."""
-    target = source = None
-    styled, maker = first_with(models, "project"), first_with(models, "generate")
-    with httpx.Client(base_url=url, timeout=120) as c:
-        if styled:
-            out = c.post("/api/generate", json={"model": styled["id"], "seed": 123, "count": 1}).json()
-            target = tmp / "target.png"
-            target.write_bytes(image_bytes(out["image"]))
-        if maker:
-            out = c.post("/api/generate", json={"model": maker["id"], "seed": 5, "count": 1}).json()
-            img = Image.open(io.BytesIO(image_bytes(out["image"]))).convert("L").resize((32, 32))
-            x = torch.from_numpy(np.asarray(img).copy()).float().div(127.5).sub(1)[None, None]
-            edges = ((sobel_edges(x)[0, 0] + 1) * 127.5).to(torch.uint8).numpy()  # an edge map, as edges2digits
-            source = tmp / "input.png"
-            Image.fromarray(edges).save(source)
-    return target, source
+def upload_inputs(tmp: Path) -> tuple[Path, Path]:
+    """(projection target, translation input) as PNG files: an MNIST test digit, and the edge map of
+    one from edges2digits' test split (the embedded copy of MNIST's test set when $GANFORGE_DATA has none)."""
+    digits = build_dataset(DataConfig(name="mnist", split="test", limit=8))
+    edges = build_dataset(DataConfig(name="edges2digits", split="test", limit=8))
+    files = []
+    for name, image in (("target.png", digits.x[2]), ("input.png", edges.x[5])):
+        save_image(image, tmp / name)
+        files.append(tmp / name)
+    return files[0], files[1]
 
 
 def shoot(url: str, out: Path, tmp: Path) -> None:
@@ -83,7 +72,7 @@ def shoot(url: str, out: Path, tmp: Path) -> None:
 
     models = httpx.get(url + "api/models").json()["models"]
     runs = httpx.get(url + "api/runs").json()
-    target, source = upload_inputs(url, models, tmp)
+    target, source = upload_inputs(tmp)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True)
         page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
@@ -106,17 +95,18 @@ def shoot(url: str, out: Path, tmp: Path) -> None:
         if exp := first_with(models, "style-mixing") or first_with(models, "interpolate"):
             choose(exp, "explore")
             page.locator("#int-steps").fill("10")
+            page.fill("#int-b", "7")
             wait_new(page, "#int-strip", "")
             if "style-mixing" in exp["capabilities"]:
                 wait_new(page, "#mix-image", "")
-            if target is not None and "project" in exp["capabilities"]:
+            if "project" in exp["capabilities"]:
                 page.set_input_files("#proj-file", str(target))
                 page.fill("#proj-steps", "200")
                 page.click("#proj-go")
                 wait_new(page, "#proj-recon", "")
             page.wait_for_timeout(600)
             save_small(page.screenshot(full_page=True), out / "studio-explore.png")
-        if (tr := first_with(models, "translate")) and source is not None:
+        if tr := first_with(models, "translate"):
             choose(tr, "transform")
             page.set_input_files("#tr-file", str(source))
             page.click("#tr-go")

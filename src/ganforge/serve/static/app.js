@@ -101,7 +101,7 @@ function chooseModel(id) {
     const cross = $("mix-cross");
     cross.max = m.num_ws - 1;
     cross.value = Math.min(Math.max(1, Math.floor(m.num_ws / 2)), m.num_ws - 1);
-    $("mix-cross-out").textContent = cross.value - 1;
+    crossoverText();
   }
   const dirs = $("tr-directions");
   dirs.replaceChildren();
@@ -198,7 +198,7 @@ function wireExplore() {
   }, 150);
   const mix = debounce(refreshMixing, 150);
   for (const id of ["mix-rows", "mix-cols", "mix-cross", "mix-psi"]) $(id).addEventListener("input", mix);
-  $("mix-cross").addEventListener("input", () => ($("mix-cross-out").textContent = $("mix-cross").value - 1));
+  $("mix-cross").addEventListener("input", crossoverText);
   $("mix-psi").addEventListener("input", () => ($("mix-psi-out").textContent = $("mix-psi").value));
   $("proj-go").addEventListener("click", project);
 }
@@ -215,6 +215,12 @@ function refreshInterpolation() {
     state.frame = 0;
     show($("int-anim"), out.frames[0]);
   });
+}
+
+// which style inputs (layers) take the row seed's styles and which the column seed's
+function crossoverText() {
+  const k = num("mix-cross"), last = state.model.num_ws - 1;
+  $("mix-cross-out").textContent = `layers 0–${k - 1} from rows, ${k}–${last} from columns`;
 }
 
 const seeds = (id) => $(id).value.split(/[\s,]+/).filter((s) => s !== "").map(Number);
