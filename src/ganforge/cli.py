@@ -373,7 +373,7 @@ def project(run, image, out, steps, lr, wplus, feature_weight, label, seed, over
 
 
 @cli.command()
-@click.argument("models", nargs=-1)
+@click.argument("models", nargs=-1, metavar="[RUN | zoo:NAME]...")
 @click.option("--runs", "runs_dir", type=click.Path(), default=None, help="Show every run under this folder.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; another needs a token.")
 @click.option("--port", type=int, default=7860, show_default=True)

@@ -2,7 +2,7 @@
 
 import json
 
-from ganforge.serve.runs import MetricsLog, find_runs
+from ganforge.serve.runs import MetricsLog, RunIndex, find_runs
 
 
 def make_run(path, steps: int = 10):
@@ -37,3 +37,14 @@ def test_metrics_are_read_incrementally_and_a_rewritten_log_from_the_start(tmp_p
     assert log.refresh() == [{"step": 1}, {"step": 2}]
     path.write_text('{"step": 7}\n')  # a new run in the same folder: the file shrank
     assert log.refresh() == [{"step": 7}]
+
+
+def test_a_run_with_a_damaged_config_is_listed_without_its_details(tmp_path):
+    run = tmp_path / "broken"
+    run.mkdir()
+    (run / "config.json").write_text('{"train": [1, 2], "model": "dcgan"}')
+    index = RunIndex(tmp_path)
+    summary = index.summary("broken", index.runs()["broken"])
+    assert summary["steps"] == 0 and summary["family"] is None and summary["progress"] is None
+    (run / "config.json").write_text("{not json")
+    assert index.detail("broken", run)["config"] == {}

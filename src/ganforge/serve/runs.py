@@ -102,12 +102,13 @@ class RunIndex:
         """What the runs list shows per run: id, name, family, progress, whether it is training now."""
         config = read_config(run)
         records = self.log(run).refresh()
-        steps = int(config.get("train", {}).get("steps") or 0)
+        steps = section(config, "train").get("steps")
+        steps = steps if isinstance(steps, int) else 0
         step = last_step(records)
         return {
             "id": run_id,
             "name": run_name(self.root, run),
-            "family": config.get("model", {}).get("family"),
+            "family": section(config, "model").get("family"),
             "step": step,
             "steps": steps,
             "progress": min(1.0, step / steps) if steps else None,
@@ -151,6 +152,12 @@ def read_config(run: Path) -> dict:
     except (OSError, json.JSONDecodeError):
         return {}
     return config if isinstance(config, dict) else {}
+
+
+def section(config: dict, name: str) -> dict:
+    """config[name] when it is a mapping, else {} (a config being written, or damaged)."""
+    value = config.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 def last_step(records: list[dict]) -> int:
