@@ -157,7 +157,7 @@ def test_a_training_runs_loss_curve_grows_while_the_page_is_open(page, runs_dir)
     page.click("#tabs button[data-panel=runs]")
     page.wait_for_function("() => [...document.querySelectorAll('.run-pick option')].some(o => o.value === 'growing')")
     page.locator(".run-pick").nth(0).select_option("growing")
-    points = "() => document.querySelector('.run-card polyline').getAttribute('points').split(' ').length"
+    points = "() => { const l = document.querySelector('.run-card polyline'); return l ? l.getAttribute('points').split(' ').length : 0; }"
     page.wait_for_function(f"() => ({points})() === 2")
     with open(log, "a") as f:  # the trainer writes two more steps, the last line still half written
         f.write(json.dumps({"kind": "train", "step": 3, "loss_D": 0.3}) + "\n" + '{"kind": "train", "st')

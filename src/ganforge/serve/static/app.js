@@ -274,8 +274,8 @@ function wireTransform() {
 const sides = [];
 
 function wireRuns(runs) {
-  document.querySelectorAll(".run-side").forEach((el, i) => {
-    const side = { el, pick: el.querySelector(".run-pick"), card: el.querySelector(".run-card"), id: null, records: [], next: 0, step: null };
+  document.querySelectorAll(".run-side").forEach((el) => {
+    const side = { el, pick: el.querySelector(".run-pick"), card: el.querySelector(".run-card"), id: null, records: [], next: 0, step: null, busy: false, again: false };
     side.pick.addEventListener("change", () => selectRun(side, side.pick.value));
     sides.push(side);
   });
@@ -296,7 +296,7 @@ function selectRun(side, id) {
   Object.assign(side, { id, records: [], next: 0, step: null });
   side.pick.value = id;
   side.card.replaceChildren();
-  if (state.panel === "runs") pollSide(side);
+  if (state.panel === "runs") attempt(() => pollSide(side));
 }
 
 async function pollRuns() {
@@ -308,13 +308,28 @@ async function pollRuns() {
   });
 }
 
+// one poll per side at a time (two would both append the records after the same `since`); a poll
+// asked for meanwhile (another run chosen) runs when the current one ends
 async function pollSide(side) {
-  const id = side.id;
-  const [detail, metrics] = await Promise.all([api(`/api/runs/${id}`), api(`/api/runs/${id}/metrics?since=${side.next}`)]);
-  if (side.id !== id) return; // another run was chosen meanwhile
-  side.records.push(...metrics.records);
-  side.next = metrics.next;
-  renderRun(side, detail);
+  if (side.busy) {
+    side.again = true;
+    return;
+  }
+  side.busy = true;
+  try {
+    const id = side.id;
+    const [detail, metrics] = await Promise.all([api(`/api/runs/${id}`), api(`/api/runs/${id}/metrics?since=${side.next}`)]);
+    if (side.id !== id) return; // another run was chosen meanwhile: its poll follows
+    side.records.push(...metrics.records);
+    side.next = metrics.next;
+    renderRun(side, detail);
+  } finally {
+    side.busy = false;
+    if (side.again) {
+      side.again = false;
+      pollSide(side).catch((err) => say(err.message, true));
+    }
+  }
 }
 
 function el(tag, attrs, ...children) {
