@@ -400,6 +400,20 @@ def export(run, fmt, out, direction, opset, overwrite):
     click.echo(load(run).export(out, fmt, direction=direction, opset=opset, overwrite=overwrite).summary())
 
 
+@cli.command()
+@click.argument("models", nargs=-1, metavar="[RUN | zoo:NAME]...")
+@click.option("--runs", "runs_dir", type=click.Path(), default=None, help="Show every run under this folder.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; another needs a token.")
+@click.option("--port", type=int, default=7860, show_default=True)
+@click.option("--token", default=None, help="Every request must carry it (default: $GANFORGE_TOKEN).")
+@click.option("--workers", type=int, default=2, show_default=True, help="Inference threads.")
+def serve(models, runs_dir, host, port, token, workers):
+    """The web studio for MODELS (run directories; zoo:NAME later) and the runs under --runs."""
+    from ganforge.serve.server import serve as run_server
+
+    run_server(list(models), runs_dir, host, port, token, workers)
+
+
 def _report_to() -> str:
     """Where bugs go: the project's Issues URL when its metadata names one."""
     from importlib import metadata

@@ -2,6 +2,7 @@
 straight lines in W (families with per-layer styles).
 
     interpolation(model, rows, steps)              rows of `steps` images along slerp paths between two z
+    between_seeds(model, seed_a, seed_b, steps)    one slerp path from the sample of seed_a to that of seed_b
     interpolate_w(model, seed_a, seed_b, steps)    images along the line from w(seed_a) to w(seed_b)
 """
 
@@ -12,7 +13,7 @@ from torch import Tensor
 
 from ganforge.errors import UserError
 from ganforge.inference.model import LoadedModel
-from ganforge.inference.sampling import class_index, generate, require_noise_model, truncated_latents
+from ganforge.inference.sampling import class_index, generate, labels_for, require_noise_model, truncated_latents
 from ganforge.inference.styles import map_z, seeded_z, style_device, style_generator, style_labels
 
 
@@ -56,6 +57,29 @@ def interpolation(
     return generate(model, z, labels, psi=psi)
 
 
+def between_seeds(
+    model: LoadedModel,
+    seed_a: int,
+    seed_b: int,
+    steps: int = 8,
+    truncation: float | None = None,
+    y: int | str | None = None,
+) -> Tensor:
+    """`steps` images along the slerp path from the z of `sample(model, 1, seed_a)` to that of
+    `sample(model, 1, seed_b)`, so the ends are those two samples; a conditional model keeps class y
+    (default 0) along the way. [steps, C, H, W]."""
+    if steps < 2:
+        raise UserError(f"interpolation needs at least 2 steps, got {steps}")
+    require_noise_model(model)
+    z_a, psi = truncated_latents(model, 1, seed_a, truncation)  # [1, z]
+    z_b, _ = truncated_latents(model, 1, seed_b, truncation)
+    z = slerp_path(z_a, z_b, torch.linspace(0, 1, steps))[0]  # [steps, z]
+    if truncation is not None and psi is None:
+        z = z.clamp(-truncation, truncation)  # as in `interpolation`: keep |z| <= psi
+    labels = labels_for(model, steps, 0 if model.conditional and y is None else y)
+    return generate(model, z, labels, psi=psi)
+
+
 @torch.no_grad()
 def interpolate_w(
     model, seed_a: int = 0, seed_b: int = 1, steps: int = 8, psi: float = 1.0, label: int | None = None
@@ -70,4 +94,4 @@ def interpolate_w(
     return G.synthesis(G.broadcast(w[:1].lerp(w[1:], t)), noise_mode="const").float().cpu().clamp(-1, 1)
 
 
-__all__ = ["interpolate_w", "interpolation", "slerp_path"]
+__all__ = ["between_seeds", "interpolate_w", "interpolation", "slerp_path"]
