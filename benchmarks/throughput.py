@@ -671,6 +671,48 @@ def run_contention(args, tmp: Path, settle_s: float = 5.0) -> Contention:
     )
 
 
+@dataclass
+class CompileRun:
+    family: str
+    first_cpu_s: float  # the first steps (tracing + code generation + the steps themselves), process CPU
+    first_wall_s: float
+    first_steps: int
+    steps: int
+    batch: int
+    timings: dict[str, Timing]  # "default" and "compile", alternating rounds after the first steps
+
+    def ms_per_step(self, mode: str) -> tuple[float, float]:
+        wall, cpu = self.timings[mode].median_round()
+        return 1e3 * wall / self.steps, 1e3 * cpu / self.steps
+
+
+def run_compile(family: str, args, tmp: Path) -> CompileRun:
+    """The default step with and without train.compile=true (one thread): what the first steps cost
+    (torch.compile traces and generates code for every phase's forward), then alternating rounds.
+    Inductor compiles in this process (compile_threads=1) and its C++ compiler in child processes,
+    whose CPU time is added."""
+    import torch._inductor.config as inductor
+
+    inductor.compile_threads = 1
+    data = synthetic_data(family)
+    default = make_trainer(family, ("train.threads=1",), data, tmp / f"{family}-eager")
+    compiled = make_trainer(family, ("train.threads=1", "train.compile=true"), data, tmp / f"{family}-compile")
+    steps = steps_per_round(family, args)
+    timed(default, steps, 1)
+    children = os.times()  # the C++ compiler runs in child processes: their CPU time counts too
+    first_wall, first_cpu = timed(compiled, steps, 1)  # every phase due at step 0: all compiled here
+    after = os.times()
+    first_cpu += (after.children_user - children.children_user) + (after.children_system - children.children_system)
+    timings = {"default": Timing(), "compile": Timing()}
+    for r in range(args.rounds):
+        for name, runner in (("default", default), ("compile", compiled)):
+            wall, cpu = timed(runner, steps, 1)
+            timings[name].wall.append(wall)
+            timings[name].cpu.append(cpu)
+        print(f"  [compile {family}] round {r + 1}/{args.rounds}", flush=True)
+    return CompileRun(family, first_cpu, first_wall, steps, steps, default.cfg.train.batch_size, timings)
+
+
 # --- the time estimate ------------------------------------------------------------------------------
 def steps_per_round(family: str, args) -> int:
     """--steps times the family's share, at least 1, rounded up to a whole period of its schedule, so
@@ -704,7 +746,9 @@ def verdict(x: float, target: float) -> str:
     return f"{x:.2f}x (target >= {target:g}x: {'met' if x >= target else 'not met'})"
 
 
-def report(args, rows: list[Row], peaks: dict, contention: Contention | None, header: dict) -> str:
+def report(
+    args, rows: list[Row], peaks: dict, contention: Contention | None, header: dict, compiles: list | None = None
+) -> str:
     names = [m.name for m in MODES]
     precision, why_precision = header["precision"]
     lines = [
@@ -814,6 +858,26 @@ def report(args, rows: list[Row], peaks: dict, contention: Contention | None, he
                 f"| {label} | {c.img_per_s(name):.0f} | {1e3 * wall / c.steps:.0f} | {1e3 * cpu / c.steps:.0f} |"
             )
         lines.append("")
+    if compiles:
+        lines += [
+            "## train.compile=true (torch.compile), default precision, one thread",
+            "",
+            "The first steps include tracing and code generation for every phase (Inductor compiling in this process, "
+            "the C++ compiler's child processes counted too); then alternating rounds, median round. Break-even: the steps after which the "
+            "compiled run has spent less CPU time in all.",
+            "",
+            "| family | first steps | their CPU s (wall s) | default CPU ms/step | compiled CPU ms/step | x default | break-even steps |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in compiles:
+            (_, d_cpu), (_, c_cpu) = c.ms_per_step("default"), c.ms_per_step("compile")
+            extra = c.first_cpu_s * 1e3 - c.first_steps * d_cpu
+            even = f"{extra / (d_cpu - c_cpu):,.0f}" if c_cpu < d_cpu else "never"
+            lines.append(
+                f"| {FAMILIES[c.family].label} | {c.first_steps} | {c.first_cpu_s:.1f} ({c.first_wall_s:.1f}) | {d_cpu:.0f} | "
+                f"{c_cpu:.0f} | {d_cpu / c_cpu:.2f}x | {even} |"
+            )
+        lines.append("")
     lines += ["## The speed issue's figures, as measured", "", *figures(rows, peaks, contention, header), ""]
     profiled = [row for row in rows if row.profile is not None]
     if profiled:
@@ -886,6 +950,13 @@ def main() -> None:
     ap.add_argument("--families", nargs="+", choices=list(FAMILIES), default=list(FAMILIES))
     ap.add_argument("--profile-steps", type=int, default=2, help="default steps profiled where below half the peak")
     ap.add_argument("--skip-contention", action="store_true", help="skip the DCGAN run against a busy core")
+    ap.add_argument(
+        "--compile",
+        nargs="*",
+        choices=list(FAMILIES),
+        default=["dcgan", "stylegan"],
+        help="families whose default step is also timed with train.compile=true (none: skip)",
+    )
     ap.add_argument("--out", default="docs/benchmarks/throughput.md")
     args = ap.parse_args()
     start = time.perf_counter()
@@ -897,7 +968,7 @@ def main() -> None:
     print("matmul peaks: " + ", ".join(f"{d} x{t}: {p / 1e9:.0f} GFLOP/s" for (d, t), p in peaks.items()))
     header["estimate"] = estimate_s(args, peaks)
     print(f"estimated wall time: about {header['estimate'] / 60:.1f} min", flush=True)
-    rows, contention = [], None
+    rows, contention, compiles = [], None, []
     with tempfile.TemporaryDirectory(prefix="ganforge-throughput-") as tmp:
         for family in args.families:
             print(f"{family} ({time.perf_counter() - start:.0f} s in)", flush=True)
@@ -905,8 +976,11 @@ def main() -> None:
         if not args.skip_contention:
             print(f"contention ({time.perf_counter() - start:.0f} s in)", flush=True)
             contention = run_contention(args, Path(tmp))
+        for family in args.compile:
+            print(f"compile {family} ({time.perf_counter() - start:.0f} s in)", flush=True)
+            compiles.append(run_compile(family, args, Path(tmp)))
     header["elapsed"] = time.perf_counter() - start
-    text = report(args, rows, peaks, contention, header)
+    text = report(args, rows, peaks, contention, header, compiles)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(text)
