@@ -108,6 +108,7 @@ def test_two_process_run_checkpoints_from_rank_0_and_resumes_into_two_and_one(tm
     cfg = [
         *[o for o in TINY if not o.startswith("data.")],
         *("model.family=dcgan", "train.batch_size=8", "train.ckpt_every=0"),  # BatchNorm, EMA, Adam
+        "loss.share_fake=false",  # G's phase draws its own batch: two batches per step, as counted below
     ]
     data = Data(torch.rand(80, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1)
     # 2 ranks x 8: 5 batches per epoch, 2 per step (D, G); 1 rank x 8: 10 per epoch
