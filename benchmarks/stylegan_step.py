@@ -121,7 +121,147 @@ def modconv_timings(reps: int = 20) -> list[dict]:
     return rows
 
 
-def report(args, results: dict[str, list[dict]], convs: list[dict], header: str, load: tuple) -> str:
+# --- layer alternatives that were tried: each computes what the networks' op computes ---------------
+BLUR_TAPS = (1.0, 3.0, 3.0, 1.0)
+
+
+def up_conv(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The generator's upsampling conv: transposed 3x3 with stride 2, then the 4x4 blur (gain 4)."""
+    from ganforge.models.stylegan import blur
+
+    return blur(torch.nn.functional.conv_transpose2d(x, w.transpose(0, 1), stride=2), (1, 1), gain=4.0)
+
+
+def composed_6x6(w: torch.Tensor) -> torch.Tensor:
+    """[out, in, 3, 3] -> [out, in, 6, 6]: the 3x3 kernel convolved with the 4x4 blur (gain 4)."""
+    k = torch.tensor(BLUR_TAPS, dtype=w.dtype) / 4.0
+    f = (k[:, None] * k[None, :])[None, None]
+    o, i = w.shape[:2]
+    return torch.nn.functional.conv2d(torch.nn.functional.pad(w.reshape(o * i, 1, 3, 3), (3, 3, 3, 3)), f).reshape(
+        o, i, 6, 6
+    )
+
+
+def up_conv_6x6(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Alternative: one transposed conv with the composed 6x6 kernel (no depthwise blur)."""
+    return torch.nn.functional.conv_transpose2d(x, composed_6x6(w).transpose(0, 1), stride=2, padding=2)
+
+
+def up_conv_polyphase(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Alternative: the 6x6 transposed conv as four 3x3 convs at the input resolution + pixel shuffle."""
+    K = composed_6x6(w)
+    o, i = K.shape[:2]
+    phases = [K[:, :, [a + 4, a + 2, a]][:, :, :, [b + 4, b + 2, b]] for a in (0, 1) for b in (0, 1)]
+    return torch.nn.functional.pixel_shuffle(
+        torch.nn.functional.conv2d(x, torch.stack(phases, 1).reshape(o * 4, i, 3, 3), padding=1), 2
+    )
+
+
+def down_conv(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The discriminator's downsampling conv: the 4x4 blur, then 3x3 with stride 2."""
+    from ganforge.models.stylegan import blur
+
+    return torch.nn.functional.conv2d(blur(x, (2, 2)), w, stride=2)
+
+
+def down_conv_6x6(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Alternative: one stride-2 conv with the 3x3 kernel convolved with the blur (6x6)."""
+    k = torch.tensor(BLUR_TAPS, dtype=w.dtype) / 8.0
+    f = (k[:, None] * k[None, :])[None, None]
+    o, i = w.shape[:2]
+    K = torch.nn.functional.conv_transpose2d(w.reshape(o * i, 1, 3, 3), f).reshape(o, i, 6, 6)
+    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (2, 2, 2, 2)), K, stride=2)
+
+
+def skip(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The discriminator's residual shortcut: 2x2 average, then 1x1 conv."""
+    return torch.nn.functional.conv2d(torch.nn.functional.avg_pool2d(x, 2), w[:, :, :1, :1])
+
+
+def skip_2x2(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Alternative: one 2x2 stride-2 conv with the 1x1 weight / 4 in every tap."""
+    return torch.nn.functional.conv2d(x, (w[:, :, :1, :1] / 4).expand(-1, -1, 2, 2), stride=2)
+
+
+def blur_4x4(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The blur as the networks run it: one depthwise 4x4 convolution (w unused)."""
+    from ganforge.models.stylegan import blur
+
+    return blur(x, (2, 2))
+
+
+def blur_separable(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Alternative: the same filter as two depthwise 1-D convolutions (w unused)."""
+    c = x.shape[1]
+    k = torch.tensor(BLUR_TAPS, dtype=x.dtype) / 8.0
+    x = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    x = torch.nn.functional.conv2d(x, k.view(1, 1, 1, 4).expand(c, 1, 1, 4), groups=c)
+    return torch.nn.functional.conv2d(x, k.view(1, 1, 4, 1).expand(c, 1, 4, 1), groups=c)
+
+
+# (what, the op the networks run, the alternative, [(in channels, out channels, input px)])
+ALTERNATIVES = [
+    ("G up conv: 6x6 transposed", up_conv, up_conv_6x6, [(128, 64, 4), (64, 32, 8), (32, 16, 16)]),
+    ("G up conv: polyphase 3x3 + shuffle", up_conv, up_conv_polyphase, [(128, 64, 4), (64, 32, 8), (32, 16, 16)]),
+    ("D down conv: 6x6 stride 2", down_conv, down_conv_6x6, [(16, 32, 32), (32, 64, 16), (64, 128, 8)]),
+    ("D shortcut: 2x2 stride-2 conv", skip, skip_2x2, [(16, 32, 32), (32, 64, 16), (64, 128, 8)]),
+    ("blur: separable 1-D", blur_4x4, blur_separable, [(16, 16, 32), (32, 32, 16), (64, 64, 8)]),
+]
+
+
+def time_op(fn, x: torch.Tensor, w: torch.Tensor, reps: int) -> float:
+    """Mean CPU ms of forward + backward, channels-last input, after one warm-up."""
+    x = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    w = w.detach().requires_grad_(True)
+    total = 0.0
+    for rep in range(reps + 1):
+        t0 = time.process_time()
+        fn(x, w).float().square().mean().backward()
+        total += (time.process_time() - t0) if rep else 0.0
+    return total / reps * 1e3
+
+
+def alternative_timings(reps: int = 20) -> list[dict]:
+    torch.set_num_threads(1)
+    rows = []
+    for what, ours, alt, shapes in ALTERNATIVES:
+        for c_in, c_out, res in shapes:
+            gen = torch.Generator().manual_seed(0)
+            x = torch.randn(32, c_in, res, res, generator=gen)
+            w = torch.randn(c_out, c_in, 3, 3, generator=gen) / (c_in * 9) ** 0.5
+            with torch.no_grad():
+                diff = (ours(x, w) - alt(x, w)).abs().max().item()
+            for dtype in (torch.float32, torch.bfloat16):
+                t_ours, t_alt = (
+                    time_op(ours, x.to(dtype), w.to(dtype), reps),
+                    time_op(alt, x.to(dtype), w.to(dtype), reps),
+                )
+                rows.append(
+                    {
+                        "what": what,
+                        "shape": f"{c_in} -> {c_out}, {res} px",
+                        "dtype": str(dtype).split(".")[1],
+                        "ours": t_ours,
+                        "alt": t_alt,
+                        "diff": diff,
+                    }
+                )
+    return rows
+
+
+def faster_sentence(alts: list[dict]) -> str:
+    """Which alternatives beat the networks' op in this run (by more than 5%), or that none did."""
+    wins = [
+        f"{r['what']} at {r['shape']} ({r['dtype']}, {r['alt'] / r['ours']:.2f}x)"
+        for r in alts
+        if r["alt"] < 0.95 * r["ours"]
+    ]
+    if not wins:
+        return "None was more than 5% faster than the op it would replace, so the networks keep their ops."
+    return "Faster than the op it would replace by more than 5% in this run: " + "; ".join(wins) + "."
+
+
+def report(args, results: dict[str, list[dict]], convs: list[dict], alts: list[dict], header: str, load: tuple) -> str:
     med = {m: statistics.median(r["cpu_ms"] for r in rs) for m, rs in results.items()}
     wall = {m: statistics.median(r["wall_ms"] for r in rs) for m, rs in results.items()}
     ref = med[next(iter(MODES))]
@@ -164,6 +304,22 @@ def report(args, results: dict[str, list[dict]], convs: list[dict], header: str,
             f"| {kind} {r['in']} -> {r['out']}, {r['res']} px | {r['dtype']} | {r['fast']:.2f} | {r['reference']:.2f} | "
             f"{r['reference'] / r['fast']:.2f} |"
         )
+    lines += [
+        "",
+        "## Layer alternatives tried",
+        "",
+        "Each alternative computes the same function as the op the networks run (max |difference| in fp32 shown); "
+        "forward + backward at batch 32, channels-last input, CPU ms, one thread, the mean of 20. "
+        + faster_sentence(alts),
+        "",
+        "| alternative | layer (in -> out, input px) | dtype | networks' op | alternative | alternative / op | max diff |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in alts:
+        lines.append(
+            f"| {r['what']} | {r['shape']} | {r['dtype']} | {r['ours']:.2f} | {r['alt']:.2f} | {r['alt'] / r['ours']:.2f} | "
+            f"{r['diff']:.1e} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -184,8 +340,8 @@ def main() -> None:
             for mode, (tree, overrides) in MODES.items():
                 results[mode].append(one_round(trees[tree], overrides, args.steps))
                 print(f"round {r + 1}: {mode}: {results[mode][-1]['cpu_ms']:.0f} CPU ms/step", flush=True)
-    convs = modconv_timings()
-    text = report(args, results, convs, header, (load0, os.getloadavg()[0]))
+    convs, alts = modconv_timings(), alternative_timings()
+    text = report(args, results, convs, alts, header, (load0, os.getloadavg()[0]))
     Path(args.out).write_text(text)
     print(text)
 
