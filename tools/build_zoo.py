@@ -83,7 +83,12 @@ def cpu_name() -> str:
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=REPO, capture_output=True, text=True)
+        dirty = subprocess.run(  # changes to the code, not the zoo's own files this tool writes
+            ["git", "status", "--porcelain", "--", "src", ":(exclude)src/ganforge/zoo/manifest.json", ":(exclude)src/ganforge/zoo/weights"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
     except OSError:
         return "unknown"
     return out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if out.returncode == 0 else "unknown"
@@ -136,20 +141,27 @@ def probe(model, pairs=None):
 
 def evaluate(recipe: Recipe, model, name: str, pairs=None) -> tuple[dict, str]:
     """(the figure, the command that reproduces it) for the model as shipped."""
-    if model.family.directions:
+    if model.family.directions:  # benchmarks/translation.py's score: L1, PSNR; FID and digit accuracy in LeNet features
+        from ganforge.metrics import fid_from_features, get_extractor
         from ganforge.metrics.image import psnr
 
-        edges, digits, _ = pairs
+        edges, digits, labels = pairs
         out = model.translate(edges)
-        l1, p = float(((out - digits) / 2).abs().mean()), float(psnr(out, digits).mean())
+        scores = {"psnr": float(psnr(out, digits).mean()), "l1": float(((out - digits) / 2).abs().mean())}
+        lenet = get_extractor("lenet-mnist")
+        fake, real = lenet(out.clamp(-1, 1)[..., 2:30, 2:30]), lenet(digits[..., 2:30, 2:30])  # undo 28 -> 32 padding
+        scores["fid"] = fid_from_features(fake.features.numpy(), real.features.numpy())
+        scores["acc"] = float((fake.logits.argmax(1) == labels).float().mean())
         figure = {
             "metric": "psnr",
-            "value": round(p, 4),
+            "value": round(scores["psnr"], 4),
             "n": len(edges),
-            "reference": "edges2digits:test (2000 seeded pairs: benchmarks/translation.py's held_out_pairs)",
+            "reference": "edges2digits:test",
             "extractor": None,
             "seed": 2024,
-            "all": {"psnr": round(p, 4), "l1": round(l1, 5)},
+            "protocol": "benchmarks/translation.py: 2000 seeded test pairs against the true digits; L1 and PSNR "
+            "on the [0, 1] scale, FID and digit accuracy in lenet-mnist features",
+            "all": {k: round(v, 5) for k, v in scores.items()},
         }
         return figure, f"python tools/build_zoo.py {name} (L1 and PSNR as 'ganforge translate --paired' reports them)"
     from ganforge.metrics.pipeline import evaluate as run_eval

@@ -24,15 +24,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_tensors
-from safetensors.torch import save as save_tensors
-from torch import Tensor, nn
+from typing import TYPE_CHECKING
 
 from ganforge.errors import UserError
 from ganforge.io import atomic_write
 from ganforge.registry import closest
+
+if TYPE_CHECKING:  # torch and safetensors are imported where tensors are read or written: `ganforge zoo` starts fast
+    import torch
+    from torch import Tensor, nn
 
 FORMAT = "ganforge-zoo"
 VERSION = 1
@@ -128,6 +128,9 @@ def read_weights(e: Entry) -> dict[str, dict[str, Tensor]]:
             f"zoo model '{e.name}': {path} does not match the manifest's sha256 (the file is damaged or was "
             "changed); refusing to load it -- reinstall ganforge"
         )
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_tensors
+
     try:
         flat = load_tensors(data)
     except (SafetensorError, ValueError, RuntimeError) as e2:  # hash matched, so the manifest itself is wrong
@@ -142,10 +145,13 @@ def read_weights(e: Entry) -> dict[str, dict[str, Tensor]]:
 
 
 # --- writing (tools/build_zoo.py) -----------------------------------------------------------------
-def pack(networks: dict[str, nn.Module], dtype: torch.dtype = torch.float16) -> dict[str, Tensor]:
+def pack(networks: dict[str, nn.Module], dtype: torch.dtype | None = None) -> dict[str, Tensor]:
     """The flat tensors of a weight file: "NET.key" for every entry of each network's state dict; float
     parameters in `dtype`, buffers (BatchNorm running statistics, spectral-norm vectors, counters)
-    as they are, so normalisation keeps its fp32 statistics."""
+    as they are, so normalisation keeps its fp32 statistics. dtype: default torch.float16."""
+    import torch
+
+    dtype = dtype or torch.float16
     out = {}
     for name, net in networks.items():
         params = {k for k, _ in net.named_parameters()}
@@ -175,6 +181,8 @@ def write_entry(info: dict, tensors: dict[str, Tensor], root: Path | None = None
     """Write NAME's weight file and put `info` (without its "weights" block, which this fills in) into
     the manifest at `root`, replacing an entry of the same name; both files are written atomically,
     the weights first, so a manifest never names a file that is not there."""
+    from safetensors.torch import save as save_tensors
+
     root = Path(root or ROOT)
     data = save_tensors(tensors, metadata={"format": FORMAT, "name": info["name"]})
     rel = f"weights/{info['name']}.safetensors"
