@@ -51,7 +51,7 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "dcgan-mnist": Recipe(
         "dcgan-mnist",
-        ("train.steps=2000",),
+        ("train.steps=5000",),
         "DCGAN (Radford et al. 2016) on the MNIST training set, 28x28, EMA generator",
     ),
     "acgan-mnist": Recipe(
@@ -62,7 +62,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "pix2pix-edges": Recipe(
         "pix2pix-edges",
-        ("train.steps=250",),
+        ("train.steps=300",),
         "pix2pix (Isola et al. 2017): MNIST Sobel edges -> digits, 32x32",
         n=2000,
     ),
