@@ -84,7 +84,15 @@ def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
         dirty = subprocess.run(  # changes to the code, not the zoo's own files this tool writes
-            ["git", "status", "--porcelain", "--", "src", ":(exclude)src/ganforge/zoo/manifest.json", ":(exclude)src/ganforge/zoo/weights"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--",
+                "src",
+                ":(exclude)src/ganforge/zoo/manifest.json",
+                ":(exclude)src/ganforge/zoo/weights",
+            ],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -111,7 +119,11 @@ def machine(load_start: float) -> dict:
 def train(recipe: Recipe, run: Path, extra: list[str]) -> tuple[list[str], float, float]:
     """`ganforge train` in a child process; (the command, its CPU seconds, wall seconds)."""
     args = [recipe.preset, *recipe.overrides, *extra, *QUIET, "--out", str(run), "--overwrite"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "ganforge.cli", "train", *args], check=True, env=env)
@@ -168,7 +180,12 @@ def evaluate(recipe: Recipe, model, name: str, pairs=None) -> tuple[dict, str]:
     from ganforge.metrics.pipeline import model_sampler
 
     results = run_eval(
-        model_sampler(model), ref="mnist:test", metrics=recipe.metrics, n=recipe.n, extractor="lenet-mnist", progress=False
+        model_sampler(model),
+        ref="mnist:test",
+        metrics=recipe.metrics,
+        n=recipe.n,
+        extractor="lenet-mnist",
+        progress=False,
     )
     first = recipe.metrics.split(",")[0]
     figure = {

@@ -81,7 +81,7 @@ def train(source, overrides, out, resume, overwrite, dry_run):
         raise UserError("--resume and --overwrite contradict each other; give one")
     for given in (source, out):
         if str(given).startswith("zoo:"):  # not a preset, config or run directory
-            _zoo_lacks(given, "training or --resume")
+            _zoo_lacks(given, "training cannot start from or resume it")
     if out is None:
         name = Path(source).stem if source else "default"
         out = str(Path("runs") / name)
@@ -285,7 +285,7 @@ def plot(run, out):
     from ganforge.plots import plot_losses
 
     if run.startswith("zoo:"):
-        _zoo_lacks(run, "loss curves")
+        _zoo_lacks(run, "it has no loss curves to plot")
 
     path = plot_losses(Path(run), Path(out) if out else None)
     click.echo(f"wrote {path}")
@@ -450,7 +450,7 @@ def _zoo_lacks(spec: str, what: str) -> None:
     """A zoo entry holds a generator only: no discriminator, optimiser state or training log."""
     raise UserError(
         f"{spec} is a zoo model (generator weights only: no discriminator, optimiser state or metrics.jsonl), "
-        f"so {what} needs a run directory; train one with the command 'ganforge zoo' lists"
+        f"so {what}; give a run directory, e.g. one trained with the command 'ganforge zoo' lists for it"
     )
 
 

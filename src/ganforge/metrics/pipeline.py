@@ -30,8 +30,8 @@ from ganforge.metrics.fid import RunningGaussian, frechet_distance, intra_class_
 from ganforge.metrics.manifold import prdc
 from ganforge.metrics.mmd import kid
 from ganforge.metrics.sources import ImageSource, ResizedSource, SamplerSource, is_run_dir, open_images
-from ganforge.zoo import is_zoo
 from ganforge.registry import Registry
+from ganforge.zoo import is_zoo
 
 CACHE_FORMAT = "1"  # bump when the cached arrays change meaning
 

@@ -23,7 +23,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from ganforge.errors import UserError
@@ -122,7 +121,9 @@ def read_weights(e: Entry) -> dict[str, dict[str, Tensor]]:
     try:
         data = path.read_bytes()
     except OSError as e2:
-        raise UserError(f"zoo model '{e.name}': its weight file {path} cannot be read ({e2}); reinstall ganforge") from None
+        raise UserError(
+            f"zoo model '{e.name}': its weight file {path} cannot be read ({e2}); reinstall ganforge"
+        ) from None
     if len(data) != want["bytes"] or sha256(data) != want["sha256"]:
         raise UserError(
             f"zoo model '{e.name}': {path} does not match the manifest's sha256 (the file is damaged or was "
