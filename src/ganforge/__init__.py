@@ -4,7 +4,8 @@ __version__ = "0.1.0"
 
 
 def load(path, device: str = "cpu"):
-    """Load a trained model from a run directory or checkpoint directory (see `ganforge.api`)."""
+    """Load a trained model from a run directory or checkpoint directory, or "zoo:NAME" from the zoo
+    shipped with ganforge (see `ganforge.api`)."""
     from ganforge.api import load as _load
 
     return _load(path, device=device)

@@ -1,5 +1,6 @@
 """The Python API: `ganforge.load(path)` -> a `GanModel`, built from a checkpoint directory alone
-(weights + the config recorded in state.json), never from the training script. Its verbs are the
+(weights + the config recorded in state.json), never from the training script; `ganforge.load(
+"zoo:NAME")` builds one from the zoo shipped in the package (ganforge.zoo). Its verbs are the
 inference layer's functions (`ganforge.inference`); what a model can do comes from its family."""
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class GanModel(LoadedModel):
 
 
 def load(path: str | Path, device: str = "cpu") -> GanModel:
-    """A trained model from a run directory, its checkpoints/ folder, or one checkpoint folder."""
+    """A trained model from a run directory, its checkpoints/ folder, or one checkpoint folder; or
+    from the zoo shipped with ganforge: "zoo:NAME" (`ganforge zoo` lists them)."""
     return GanModel.from_path(path, device)
 
 

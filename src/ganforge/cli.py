@@ -21,7 +21,7 @@ class LazyGroup(click.Group):
         "eval": (
             "ganforge.metrics.cli",
             "eval_command",
-            "Evaluate RUN_OR_PATH (a run directory, image folder or .npz) against a reference.",
+            "Evaluate RUN_OR_PATH (a run directory, zoo:NAME, image folder or .npz) against a reference.",
         )
     }
 
@@ -79,6 +79,9 @@ def train(source, overrides, out, resume, overwrite, dry_run):
         overrides, source = (source, *overrides), None
     if resume and overwrite:
         raise UserError("--resume and --overwrite contradict each other; give one")
+    for given in (source, out):
+        if str(given).startswith("zoo:"):  # not a preset, config or run directory
+            _zoo_lacks(given, "training cannot start from or resume it")
     if out is None:
         name = Path(source).stem if source else "default"
         out = str(Path("runs") / name)
@@ -256,14 +259,22 @@ def info(run):
 
     model = load(run)
     c = model.config
-    click.echo(f"checkpoint:  {model.checkpoint.path}")
+    if model.zoo is not None:
+        click.echo(f"zoo model:   {model.zoo.name} ({model.zoo.info['weights']['dtype']} weights, sha256 checked)")
+        click.echo(f"trained by:  {model.zoo.info['train_command']}")
+        click.echo(f"figure:      {model.zoo.figure}")
+    else:
+        click.echo(f"checkpoint:  {model.checkpoint.path}")
     click.echo(f"step:        {model.step} / {c.train.steps}")
     click.echo(f"family:      {c.model.family}   loss: {c.loss.name}   data: {c.data.name} ({c.data.split})")
     click.echo(f"data shape:  {list(model.data_shape)}   classes: {model.num_classes}")
     for name, net in model.networks.items():
         click.echo(f"network {name}: {sum(p.numel() for p in net.parameters()):,} parameters")
     click.echo(f"EMA weights used for: {', '.join(model.uses_ema) or 'none'}")
-    click.echo(f"trained for: {model.checkpoint.state.get('elapsed_s', 0):.1f} s")
+    if model.checkpoint is not None:
+        click.echo(f"trained for: {model.checkpoint.state.get('elapsed_s', 0):.1f} s")
+    else:
+        click.echo(f"trained for: {model.zoo.info.get('train_cpu_seconds', 0):.1f} CPU-s")
 
 
 @cli.command()
@@ -272,6 +283,9 @@ def info(run):
 def plot(run, out):
     """Plot loss curves from RUN/metrics.jsonl to a PNG."""
     from ganforge.plots import plot_losses
+
+    if run.startswith("zoo:"):
+        _zoo_lacks(run, "it has no loss curves to plot")
 
     path = plot_losses(Path(run), Path(out) if out else None)
     click.echo(f"wrote {path}")
@@ -408,10 +422,36 @@ def export(run, fmt, out, direction, opset, overwrite):
 @click.option("--token", default=None, help="Every request must carry it (default: $GANFORGE_TOKEN).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Inference threads.")
 def serve(models, runs_dir, host, port, token, workers):
-    """The web studio for MODELS (run directories; zoo:NAME later) and the runs under --runs."""
+    """The web studio for MODELS (run directories, zoo:NAME) and the runs under --runs."""
     from ganforge.serve.server import serve as run_server
 
     run_server(list(models), runs_dir, host, port, token, workers)
+
+
+@cli.command("zoo")
+def zoo_command():
+    """List the zoo: trained generators shipped with ganforge, used as zoo:NAME wherever a RUN is taken."""
+    from ganforge.zoo import entries
+
+    rows = [("name", "family", "parameters", "size", "figure", "trained by")]
+    for e in entries():
+        i = e.info
+        size = f"{i['weights']['bytes'] / 1e6:.1f} MB {i['weights']['dtype'].split('+')[0]}"
+        rows.append((e.name, i["family"], f"{i['parameters']:,}", size, e.figure, i["train_command"]))
+    if len(rows) == 1:
+        raise UserError("this installation ships an empty zoo; build it with tools/build_zoo.py")
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]) - 1)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    click.echo("\nuse one as zoo:NAME wherever a RUN is taken: ganforge sample zoo:dcgan-mnist --n 64 --out g.png")
+
+
+def _zoo_lacks(spec: str, what: str) -> None:
+    """A zoo entry holds a generator only: no discriminator, optimiser state or training log."""
+    raise UserError(
+        f"{spec} is a zoo model (generator weights only: no discriminator, optimiser state or metrics.jsonl), "
+        f"so {what}; give a run directory, e.g. one trained with the command 'ganforge zoo' lists for it"
+    )
 
 
 def _report_to() -> str:

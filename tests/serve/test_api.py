@@ -379,9 +379,9 @@ def test_a_missing_or_wrong_token_is_refused(guarded):
 
 def test_a_non_local_host_warns_and_takes_its_token_from_the_environment(monkeypatch, capsys):
     """serve() with --host 0.0.0.0: the warning first, the token from GANFORGE_TOKEN accepted (the app it
-    then builds is create_app(token=...), the `guarded` one above); it stops here at the zoo source."""
+    then builds is create_app(token=...), the `guarded` one above); it stops here at the unknown zoo source."""
     monkeypatch.setenv("GANFORGE_TOKEN", "from-the-env-123")
-    with pytest.raises(UserError, match="model zoo is not available yet"):
+    with pytest.raises(UserError, match="unknown zoo model 'mnist'"):
         serve(["zoo:mnist"], host="0.0.0.0", port=0)
     assert "warning: --host 0.0.0.0 exposes the studio beyond this machine" in capsys.readouterr().err
     monkeypatch.setenv("GANFORGE_TOKEN", "")
@@ -410,7 +410,7 @@ def test_serve_refuses_bad_options_in_one_line(args, fragments):
 def test_a_missing_run_or_the_zoo_is_refused_before_the_server_starts(tmp_path, runs_dir):
     with pytest.raises(UserError, match="nope: no such run directory"):
         serve_models([str(runs_dir / "dcgan"), str(tmp_path / "nope")])
-    with pytest.raises(UserError, match="zoo:mnist: the model zoo is not available yet"):
+    with pytest.raises(UserError, match="unknown zoo model 'mnist'"):
         serve_models(["zoo:mnist"])
     models = serve_models([str(runs_dir / "dcgan"), str(runs_dir / "dcgan" / "checkpoints")])
     assert list(models) == ["dcgan", "dcgan-2"]  # the same name twice: ids stay unique

@@ -15,6 +15,8 @@ from ganforge.errors import UserError
 from ganforge.models import MODELS
 from ganforge.models.registry import Family, build_networks
 from ganforge.training.checkpoint import Checkpoint, load_latest
+from ganforge.zoo import Entry, is_zoo, read_weights
+from ganforge.zoo import entry as zoo_entry
 
 
 @dataclass(eq=False)  # compared and hashed by identity, as networks are
@@ -30,6 +32,7 @@ class LoadedModel:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     checkpoint: Checkpoint | None = None
     uses_ema: list[str] = field(default_factory=list)  # networks whose EMA copy was loaded
+    zoo: Entry | None = None  # the zoo entry it came from (ganforge.zoo); then `checkpoint` is None
 
     @classmethod
     def from_networks(
@@ -94,8 +97,43 @@ class LoadedModel:
         )
 
     @classmethod
+    def from_zoo(cls, name: str, device: str | torch.device = "cpu", root: Path | None = None) -> LoadedModel:
+        """A zoo entry ("dcgan-mnist" or "zoo:dcgan-mnist"): the networks its manifest records (the
+        generator(s) only, no D), built from its config, with weights whose sha256 matched the manifest."""
+        e = zoo_entry(name, root)
+        info = e.info
+        weights = read_weights(e)  # hash checked first
+        config = from_saved(info["config"])
+        built = build_networks(config, tuple(info["data_shape"]), int(info["num_classes"]))
+        networks = {}
+        for net, state in weights.items():
+            try:
+                built[net].load_state_dict(state)
+            except (KeyError, RuntimeError) as err:
+                raise UserError(
+                    f"zoo model '{e.name}': weights for '{net}' do not fit its config "
+                    f"({str(err).splitlines()[0]}); reinstall ganforge"
+                ) from None
+            networks[net] = built[net]
+        return cls.from_networks(
+            config,
+            networks,
+            tuple(info["data_shape"]),
+            info["num_classes"],
+            tuple(info.get("classes", ())),
+            info.get("data_kind", "image"),
+            device,
+            step=int(info["step"]),
+            uses_ema=[net for net, source in info["networks"].items() if source.endswith("_ema")],
+            zoo=e,
+        )
+
+    @classmethod
     def from_path(cls, path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-        """The latest readable checkpoint of a run directory, its checkpoints/ folder, or one checkpoint folder."""
+        """The latest readable checkpoint of a run directory, its checkpoints/ folder, or one checkpoint
+        folder; or a zoo entry, "zoo:NAME"."""
+        if is_zoo(path):
+            return cls.from_zoo(str(path), device)
         return cls.from_checkpoint(load_latest(Path(path), with_optim=False), device=device)
 
     @property
@@ -121,7 +159,8 @@ class LoadedModel:
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """The latest readable checkpoint of a run directory, its checkpoints/ folder, or one checkpoint folder."""
+    """The latest readable checkpoint of a run directory, its checkpoints/ folder, or one checkpoint
+    folder; or a zoo entry, "zoo:NAME"."""
     return LoadedModel.from_path(path, device)
 
 

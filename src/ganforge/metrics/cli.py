@@ -1,5 +1,6 @@
-"""`ganforge eval RUN_OR_PATH`: evaluate a run (or a folder / .npz of images) against a reference,
-print a table, and append the figures to RUN/metrics.jsonl when the source is a run directory."""
+"""`ganforge eval RUN_OR_PATH`: evaluate a run, a zoo model (zoo:NAME), or a folder / .npz of images
+against a reference, print a table, and append the figures to RUN/metrics.jsonl when the source is a
+run directory."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import click
 from ganforge.metrics.extractors import EXTRACTORS
 from ganforge.metrics.pipeline import METRICS, evaluate, model_sampler
 from ganforge.metrics.sources import is_run_dir
+from ganforge.zoo import is_zoo
 
 
 @click.command("eval")
@@ -64,13 +66,13 @@ def eval_command(
     native_ref_size,
     quiet,
 ):
-    """Evaluate RUN_OR_PATH (a run directory, image folder or .npz) against a reference."""
+    """Evaluate RUN_OR_PATH (a run directory, zoo:NAME, image folder or .npz) against a reference."""
     run_dir, step, src = None, None, source
-    if is_run_dir(source):
+    if is_run_dir(source) or is_zoo(source):
         from ganforge.api import load
 
         model = load(source, device=device)
-        run_dir = Path(getattr(model, "run_dir", None) or source)
+        run_dir = None if is_zoo(source) else Path(getattr(model, "run_dir", None) or source)  # the zoo is read-only
         step = getattr(model, "step", None)
         src = model_sampler(model)
     t0 = time.perf_counter()

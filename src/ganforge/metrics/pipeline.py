@@ -31,6 +31,7 @@ from ganforge.metrics.manifold import prdc
 from ganforge.metrics.mmd import kid
 from ganforge.metrics.sources import ImageSource, ResizedSource, SamplerSource, is_run_dir, open_images
 from ganforge.registry import Registry
+from ganforge.zoo import is_zoo
 
 CACHE_FORMAT = "1"  # bump when the cached arrays change meaning
 
@@ -331,17 +332,18 @@ def model_sampler(model) -> Callable:
 
 
 def open_source(source, n: int, seed: int = 0, device: str = "cpu") -> ImageSource:
-    """A sampler callable, an ImageSource, a run directory (loaded by the inference layer and
-    sampled through `model_sampler`), or an image folder / .npz / .npy path."""
+    """A sampler callable, an ImageSource, a run directory or "zoo:NAME" (loaded by the inference
+    layer and sampled through `model_sampler`), or an image folder / .npz / .npy path."""
     if isinstance(source, ImageSource):
         return source
     if callable(source):
         return SamplerSource(source, n, seed, name=getattr(source, "__qualname__", "sampler"))
     if isinstance(source, (str, Path)):
-        if is_run_dir(source):
+        if is_run_dir(source) or is_zoo(source):
             from ganforge.inference.model import load_model
 
-            return SamplerSource(model_sampler(load_model(source, device=device)), n, seed, name=Path(source).name)
+            name = str(source) if is_zoo(source) else Path(source).name
+            return SamplerSource(model_sampler(load_model(source, device=device)), n, seed, name=name)
         text = str(source)
         if not Path(text).expanduser().exists():
             raise UserError(f"{text}: no such run directory, image folder or .npz/.npy file")

@@ -1,6 +1,6 @@
 """The web studio (`ganforge serve`): a FastAPI app over the inference layer and a static page.
 
-    models.py    loading (RUN paths now, zoo:NAME later), server-assigned ids, capabilities per model
+    models.py    loading (RUN paths and zoo:NAME), server-assigned ids, capabilities per model
     uploads.py   upload limits and safe image decoding (size, pixel count, bombs, non-images)
     runs.py      run directories under --runs: config, progress, metrics.jsonl read incrementally, samples
     pool.py      the bounded inference pool (503 when full), so one slow request does not stall the rest

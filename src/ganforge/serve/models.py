@@ -1,5 +1,5 @@
-"""The models a studio serves: loaded once at start through one function (`load_source`, where
-`zoo:NAME` will plug in), named by short ids the server assigns (clients never send paths), and
+"""The models a studio serves: loaded once at start through one function (`load_source`: a run
+directory, or `zoo:NAME` from the zoo shipped with ganforge), named by short ids the server assigns (clients never send paths), and
 described by the list of what each can do, read from its family's registration and its config --
 never from the family's name, so a family registered tomorrow gets its panels without a change here.
 
@@ -25,16 +25,17 @@ from pathlib import Path
 
 from ganforge.api import GanModel, load
 from ganforge.errors import UserError
+from ganforge.zoo import is_zoo
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # what an id looks like; anything else is refused unread
 TRUNCATION_RANGE = {"z": (0.05, 3.0, 1.0), "w": (0.0, 1.0, 0.7)}  # space -> (min, max, a good default)
 
 
 def load_source(spec: str, device: str = "cpu") -> GanModel:
-    """A model from what the user gave on the command line: a run or checkpoint directory now;
-    `zoo:NAME` once the zoo exists (it will return a GanModel the same way)."""
-    if spec.startswith("zoo:"):
-        raise UserError(f"{spec}: the model zoo is not available yet; give a run directory (ganforge train --out RUN)")
+    """A model from what the user gave on the command line: a run or checkpoint directory, or
+    `zoo:NAME` (ganforge.zoo: its weights' hashes are checked against the manifest first)."""
+    if is_zoo(spec):
+        return load(spec, device)
     if not Path(spec).exists():
         raise UserError(f"{spec}: no such run directory; give a run made by 'ganforge train' or zoo:NAME")
     return load(spec, device)
@@ -123,8 +124,8 @@ def serve_models(specs: list[str], device: str = "cpu") -> dict[str, ServedModel
 
 
 def _display_name(spec: str) -> str:
-    if spec.startswith("zoo:"):
-        return spec[4:]
+    if is_zoo(spec):
+        return spec[len("zoo:") :]
     p = Path(spec).resolve()
     if p.name.startswith("step_") or p.name == "checkpoints":  # a checkpoint folder: name the run
         p = p.parent.parent if p.name.startswith("step_") else p.parent
