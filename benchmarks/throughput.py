@@ -864,7 +864,8 @@ def report(
             "",
             "The first steps include tracing and code generation for every phase (Inductor compiling in this process, "
             "the C++ compiler's child processes counted too); then alternating rounds, median round. Break-even: the steps after which the "
-            "compiled run has spent less CPU time in all.",
+            "compiled run has spent less CPU time in all. Inductor's on-disk cache keeps kernels between runs, so the first "
+            "steps are cheaper when an earlier run compiled the same graphs.",
             "",
             "| family | first steps | their CPU s (wall s) | default CPU ms/step | compiled CPU ms/step | x default | break-even steps |",
             "|---|---|---|---|---|---|---|",

@@ -83,7 +83,7 @@ class TrainConfig:
         "auto"  # NHWC layout; auto: on where autocast runs in bf16 (oneDNN's bf16 convolutions prefer it)
     )
     # torch.compile the networks' forward passes (the D and G phases; penalties read the modules as they
-    # are): off by default, since on CPU it did not repay its compile time (docs/benchmarks/throughput.md)
+    # are): off by default, since on CPU it did not repay its compile time (docs/benchmarks/throughput-compile.md)
     compile: bool = False
     accelerator: str = "cpu"  # cpu | cuda | auto (Lightning Fabric)
     devices: int = 1  # > 1: data-parallel through Lightning Fabric
