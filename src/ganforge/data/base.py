@@ -20,7 +20,7 @@ class Data:
     classes: tuple[str, ...] = ()
     kind: str = "image"  # image | points | table
     extra: dict[str, Tensor] = field(default_factory=dict)  # more per-example tensors, indexed like x (e.g. "x_b")
-    meta: dict = field(default_factory=dict)  # JSON-able state a model needs at inference (tables: the column transforms)
+    meta: dict = field(default_factory=dict)  # JSON-able, kept in checkpoints (tables: the column transforms)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -219,7 +219,7 @@ def _restore(v: np.ndarray, c: Column) -> pd.Series:
         if c.dtype == "category":
             return s.astype(pd.CategoricalDtype(c.categories))
         if c.dtype in ("object", "str", "string"):
-            return s.astype(c.dtype) if c.dtype == "string" else s
+            return s if c.dtype == "object" else s.astype(c.dtype)
         try:  # numbers or booleans used as categories: back to their own dtype
             if c.dtype == "bool":
                 return s.map(lambda t: None if t is None else t == "True").astype("boolean" if s.isna().any() else bool)

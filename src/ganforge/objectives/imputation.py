@@ -9,6 +9,11 @@ Per batch (x in [0, 1] with 0 where missing, m the mask, 1 = observed; [N, d] ea
     D     minimises  -E[m log D(x^, h) + (1 - m) log(1 - D(x^, h))]        (every cell)
     G     minimises  -E[(1 - m) log D(x^, h)]  +  alpha E[(m x - m G)^2] / E[m]
 The schedule is D, then G on the same batch (their code): the D phase leaves its inputs in state.carry.
+
+loss.drop > 0 is ganforge's option, not the paper's: a further share `drop` of the observed cells is
+hidden from G and D in each batch (m' = m c, c ~ Bernoulli(1 - drop)); G fills them and the
+reconstruction term, still over every observed cell (mask m), then scores G on cells it did not see --
+a direct training signal for the missing cells, which plain GAIN gets only through D.
 """
 
 from __future__ import annotations
@@ -31,14 +36,15 @@ class GAINLoss(LossConfig):
     hint_rate: float = 0.9  # P(b = 1): the share of the mask the hint reveals (their code: 0.9)
     hint: str = "code"  # code: h = b m (jsyoon0823/GAIN); paper: h = b m + 0.5 (1 - b) (sec. 4)
     noise: float = 0.01  # missing cells enter G as U(0, noise) (their code: 0.01)
+    drop: float = 0.0  # share of observed cells also hidden from G and D per batch, scored by the MSE (0: the paper)
 
     def validate(self, cfg) -> None:
         if self.name != "gain":
             raise UserError(f"loss.name={self.name!r}: the gain family trains with its own loss; remove loss.name")
-        if self.alpha < 0 or not 0.0 <= self.hint_rate <= 1.0 or self.noise < 0:
+        if self.alpha < 0 or not 0.0 <= self.hint_rate <= 1.0 or self.noise < 0 or not 0.0 <= self.drop < 1.0:
             raise UserError(
                 f"loss.alpha={self.alpha}, loss.hint_rate={self.hint_rate}, loss.noise={self.noise}: "
-                "alpha >= 0, hint_rate in [0, 1], noise >= 0"
+                f"loss.drop={self.drop}: alpha >= 0, hint_rate in [0, 1], noise >= 0, drop in [0, 1)"
             )
         if self.hint not in ("code", "paper"):
             raise UserError(f"loss.hint={self.hint!r}: choose code (h = b m) or paper (h = b m + 0.5 (1 - b))")
@@ -84,29 +90,30 @@ class GAINObjective(Objective):
     def phases(self) -> list[Phase]:
         return [Phase("D", self.d_step, "D"), Phase("G", self.g_step, "G", needs_data=False)]
 
-    def inputs(self, x: Tensor, m: Tensor) -> tuple[Tensor, Tensor]:
-        """(x~, h) for a batch, from the global RNG (saved in checkpoints)."""
+    def inputs(self, x: Tensor, m: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(x~, h, m') for a batch, from the global RNG (saved in checkpoints); m' = m unless loss.drop."""
         l = self.cfg.loss
+        seen = m * (torch.rand_like(m) >= l.drop).to(m.dtype) if l.drop > 0 else m
         z = torch.rand_like(x) * l.noise
         b = (torch.rand_like(m) < l.hint_rate).to(m.dtype)
-        return gain_input(x, m, z), hint(m, b, l.hint)
+        return gain_input(x, seen, z), hint(seen, b, l.hint), seen
 
     def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
         x, m = batch["x"], batch["m"]
-        x_tilde, h = self.inputs(x, m)
-        state.carry.update(x=x, m=m, x_tilde=x_tilde, h=h)  # the G phase trains on the same batch
+        x_tilde, h, seen = self.inputs(x, m)
+        state.carry.update(x=x, m=m, x_tilde=x_tilde, h=h, seen=seen)  # the G phase trains on the same batch
         with torch.no_grad():
-            g = self.networks["G"](x_tilde, m)
-        logits = self.networks["D"](fill(x_tilde, m, g), h)
-        loss = d_loss(logits, m)
+            g = self.networks["G"](x_tilde, seen)
+        logits = self.networks["D"](fill(x_tilde, seen, g), h)
+        loss = d_loss(logits, seen)
         return loss, {"loss_D": loss.item()}
 
     def g_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
         c = state.carry
-        x, m, x_tilde, h = c["x"], c["m"], c["x_tilde"], c["h"]
-        g = self.networks["G"](x_tilde, m)
-        adv = g_adv_loss(self.networks["D"](fill(x_tilde, m, g), h), m)
-        mse = reconstruction(x, m, g)
+        x, m, x_tilde, h, seen = c["x"], c["m"], c["x_tilde"], c["h"], c["seen"]
+        g = self.networks["G"](x_tilde, seen)
+        adv = g_adv_loss(self.networks["D"](fill(x_tilde, seen, g), h), seen)
+        mse = reconstruction(x, m, g)  # over every observed cell, those hidden by loss.drop included
         loss = adv + self.cfg.loss.alpha * mse
         return loss, {"loss_G": loss.item(), "G_adv": adv.item(), "mse_observed": mse.item()}
 
