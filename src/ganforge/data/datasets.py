@@ -36,6 +36,7 @@ def _limit(data: Data, limit: int | None, seed: int = 0) -> Data:
         data.classes,
         data.kind,
         {k: v[idx] for k, v in data.extra.items()},
+        data.meta,
     )
 
 

@@ -64,6 +64,7 @@ class Objective:
     Loss: type[LossConfig] = LossConfig
     train_keys: frozenset[str] = frozenset()
     ema_network: str | None = "G"  # the network whose EMA is kept (None: no EMA)
+    draws_samples: bool = True  # preview() gives images or 2-D points the loop draws; False: table rows
 
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         self.cfg, self.networks = cfg, networks
@@ -78,6 +79,10 @@ class Objective:
                     f"train.{key}={getattr(cfg.train, key)} has no effect on the {cfg.model.family} "
                     f"family; remove it ({cls.__name__} reads no train.{key})"
                 )
+
+    def bind_data(self, data) -> None:
+        """Called once by the loop with the training `Data`, for objectives that draw their own rows
+        from it (CTGAN's training-by-sampling); the others read only the batches the loop hands them."""
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         return {"G": OptimizerSpec(("G",), "g_optim"), "D": OptimizerSpec(("D",), "d_optim")}

@@ -182,8 +182,9 @@ class Trainer:
         self.is_main = self.fabric.is_global_zero
         self.fabric.seed_everything(t.seed + self.fabric.global_rank, verbose=False)
         self.data = data if data is not None else build_dataset(cfg.data, t.seed)
-        self.nets = build_networks(cfg, self.data.shape, self.data.num_classes)
+        self.nets = build_networks(cfg, self.data.shape, self.data.num_classes, self.data.meta)
         self.objective = build_objective(cfg, self.nets)
+        self.objective.bind_data(self.data)  # objectives that sample rows themselves (CTGAN) keep it
         # the run directory is locked and made (or emptied, with --overwrite) only once the data, the
         # networks and the objective were built: a bad input then leaves nothing behind and deletes nothing
         lock = prepare_run_dir(self.run_dir, resume, overwrite) if self.is_main else None
@@ -263,6 +264,7 @@ class Trainer:
             "num_classes": self.data.num_classes,
             "classes": list(self.data.classes),
             "data_kind": self.data.kind,
+            "data_meta": self.data.meta,  # tables: the column transforms inference maps back through
             "nan_lr_scale": self.lr_scale,
         }
         return save_checkpoint(
@@ -455,7 +457,7 @@ class Trainer:
     # --- outputs --------------------------------------------------------------------------------
     @torch.no_grad()
     def sample_grid(self) -> Path | None:
-        if not self.is_main:
+        if not self.is_main or not self.objective.draws_samples:
             return None
         nets = dict(self.nets)
         if self.ema is not None:
