@@ -43,6 +43,7 @@ class Family:
     directions: Mapping[str, str] = field(default_factory=dict)  # translation: direction -> network ({}: G maps noise)
     truncation: str | None = "z"  # where the truncation trick works: "z" (|z_i| <= psi), "w" (StyleGAN), None
     styles: bool = False  # per-layer styles: style mixing and projection into W
+    detects: bool = False  # an anomaly detector (GANomaly): scores inputs, does not sample from noise
     example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example  # for the contract test
     doc: str = ""
 
@@ -58,6 +59,11 @@ class Family:
     @property
     def translates(self) -> bool:
         return bool(self.directions)
+
+    @property
+    def generates(self) -> bool:
+        """Whether G maps noise to samples (not a translation model, not a detector)."""
+        return not self.directions and not self.detects
 
 
 MODELS: Registry[Family] = Registry("model family")

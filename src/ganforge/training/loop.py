@@ -265,6 +265,8 @@ class Trainer:
             "data_kind": self.data.kind,
             "nan_lr_scale": self.lr_scale,
         }
+        if facts := self.objective.data_state(self.data):  # e.g. GANomaly's training-set score range
+            state["objective_state"] = facts
         return save_checkpoint(
             self.run_dir / "checkpoints",
             self.step,
