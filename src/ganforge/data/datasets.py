@@ -111,9 +111,7 @@ def _exclude(data: Data, classes: list[int] | None, name: str) -> Data:
         raise UserError(f"data.exclude_classes={classes}: data.name={name} has no class labels; remove the option")
     bad = [c for c in classes if not 0 <= c < data.num_classes]
     if bad:
-        raise UserError(
-            f"data.exclude_classes={classes}: {name} has classes 0 to {data.num_classes - 1}, not {bad}"
-        )
+        raise UserError(f"data.exclude_classes={classes}: {name} has classes 0 to {data.num_classes - 1}, not {bad}")
     keep = ~torch.isin(data.y, torch.tensor(classes, dtype=data.y.dtype))
     if not keep.any():
         raise UserError(f"data.exclude_classes={classes} leaves no examples of {name}; exclude fewer classes")

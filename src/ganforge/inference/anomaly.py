@@ -28,6 +28,7 @@ from ganforge.errors import UserError
 from ganforge.inference.model import LoadedModel, families_that
 from ganforge.io import IMAGE_SUFFIXES, atomic_write, refuse_overwrite
 from ganforge.objectives.anomaly import raw_scores
+from ganforge.objectives.anomaly import score_range as objective_range
 
 CHUNK = 256  # images read, scored and let go at a time
 
@@ -39,15 +40,21 @@ def require_detector(model: LoadedModel) -> None:
 
 
 def score_range(model: LoadedModel) -> dict[str, float]:
-    """The training set's raw-score range the checkpoint recorded."""
+    """The training set's raw-score range: as the checkpoint recorded it (a run's last checkpoint), or,
+    for a checkpoint saved along the way, computed now over the training data its config names
+    (once per model)."""
     require_detector(model)
     state = model.checkpoint.state if model.checkpoint is not None else {}
     facts = state.get("objective_state") or {}
-    if not {"score_min", "score_max"} <= facts.keys():
-        raise UserError(
-            f"{model.checkpoint.path if model.checkpoint else 'this model'}: no training-set score range recorded; "
-            "the checkpoint is damaged or was not written by 'ganforge train'"
-        )
+    if {"score_min", "score_max", "score_p99"} <= facts.keys():
+        return facts
+    from ganforge.data import build_dataset
+
+    data = build_dataset(model.config.data, model.config.train.seed)  # what the Trainer trained on
+    check_images(model, data.x[:1])
+    facts = objective_range(raw_scores(model.networks["G"], data.x))
+    if model.checkpoint is not None:  # in memory, as the run's last save would have recorded them
+        model.checkpoint.state["objective_state"] = facts
     return facts
 
 
