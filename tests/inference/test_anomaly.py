@@ -37,6 +37,8 @@ def runs(tmp_path_factory):
     write_png(base / "in" / "sub" / "two.png", rng.integers(0, 256, (32, 32)))
     write_png(base / "three.png", rng.integers(0, 256, (40, 40, 3)))  # RGB: made grey
     (base / "notes.txt").write_text("not an image")
+    (base / "broken").mkdir()
+    (base / "broken" / "fake.png").write_text("not a PNG either")
     return {"a": a, "b": b, "c": c, "dcgan": base / "dcgan", "base": base}
 
 
@@ -77,7 +79,15 @@ def test_cli_detect_writes_the_csv(runs, tmp_path):
 
 @pytest.mark.parametrize(
     "case",
-    ["text file", "missing file", "wrong family", "out over an input", "nan threshold", "bad threshold"],
+    [
+        "text file",
+        "unreadable image",
+        "missing file",
+        "wrong family",
+        "out over an input",
+        "nan threshold",
+        "bad threshold",
+    ],
 )
 def test_detect_bad_input_is_one_line_and_touches_nothing(runs, case):
     base = runs["base"]
@@ -85,6 +95,7 @@ def test_detect_bad_input_is_one_line_and_touches_nothing(runs, case):
     image = str(base / "three.png")
     args, fragments = {
         "text file": ((str(runs["a"]), str(base / "notes.txt")), ("notes.txt: not an image file",)),
+        "unreadable image": ((str(runs["a"]), str(base / "broken")), ("fake.png: not a readable image",)),
         "missing file": ((str(runs["a"]), str(base / "nope.png")), ("nope.png: no such file or folder",)),
         "wrong family": ((str(runs["dcgan"]), image, "--out", str(base / "x.csv")), ("does not score anomalies",)),
         "out over an input": ((str(runs["a"]), image, "--out", image), ("give a .csv file name",)),

@@ -31,7 +31,8 @@ def test_network_shapes(res):
     assert x_hat.shape == x.shape and z.shape == z_hat.shape == (3, 8)
     assert x_hat.abs().max() <= 1  # Tanh out, as the data
     assert nets["D"](x).shape == (3,)
-    assert nets["D"].features(x).shape[0] == 3 and nets["D"].features(x).ndim == 4
+    features = {32: (3, 16, 4, 4), 28: (3, 8, 7, 7)}[res]  # width 4 doubled per level down to the base
+    assert nets["D"](x, features=True).shape == features
     family = MODELS.get("ganomaly")
     assert family.detects and not family.generates and family.truncation is None
     assert MODELS.get("dcgan").generates and not MODELS.get("dcgan").detects  # the default keeps other families

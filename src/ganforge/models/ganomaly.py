@@ -5,7 +5,7 @@ or 32 pixels (64 too); table rows are not supported (images only). What a step c
 anomaly score live in `ganforge.objectives.anomaly`.
 
     G(x) -> (x_hat, z, z_hat)    x [N, C, H, W] in [-1, 1]; z, z_hat [N, z_dim]
-    D(x) -> logits [N];  D.features(x) -> [N, ch, base, base]
+    D(x) -> logits [N];  D(x, features=True) -> [N, ch, base, base]
 """
 
 from __future__ import annotations
@@ -85,11 +85,11 @@ class GANomalyDiscriminator(nn.Module):
         self.head = nn.Conv2d(ch, 1, base, 1, 0)
         dcgan_init(self)
 
-    def features(self, x: Tensor) -> Tensor:
-        return self.trunk(x)  # [N, ch, base, base]
-
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.head(self.trunk(x)).flatten()  # [N] logits
+    def forward(self, x: Tensor, y: Tensor | None = None, *, features: bool = False) -> Tensor:
+        """[N] logits; features=True: the penultimate features [N, ch, base, base] instead (GANomaly's
+        feature matching; a keyword of forward, so it runs through the device wrapper and its autocast)."""
+        h = self.trunk(x)
+        return h if features else self.head(h).flatten()
 
 
 @register_family("ganomaly", GANomalyConfig, GANomalyObjective, truncation=None, detects=True)

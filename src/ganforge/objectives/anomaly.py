@@ -10,11 +10,10 @@ The schedule, as the paper's code runs it (G first, then D on the same batch):
         + w_enc * |z - z_hat|^2       encoder loss (eq. 3); the paper's weights 1, 50, 1
     D   0.5 * (BCE(D(x), real) + BCE(D(x_hat), fake))   from loss.name's D loss, on the G phase's
         images (`state.carry`, needs_data=False), x_hat detached
-The paper's code also re-initialises D when its loss falls under 1e-5; we do not (D never got there
-in our runs, docs/benchmarks/anomaly.md).
+The paper's code also re-initialises D whenever its loss falls under 1e-5; that is left out here.
 
-G's forward returns (x_hat, z, z_hat); D's `features(x)` returns the penultimate features and
-D(x) the logits. Every checkpoint records the range of the scores on the training set
+G's forward returns (x_hat, z, z_hat); D(x) the logits and D(x, features=True) the penultimate
+features. A run's last checkpoint records the range of the scores on the training set
 (`data_state`), which `ganforge.inference.anomaly` uses to scale scores to [0, 1].
 """
 
@@ -87,7 +86,7 @@ class GANomalyObjective(AdversarialObjective):
         if x.ndim != 4:
             raise UserError(f"model.family=ganomaly trains on images [C, H, W]; this data is {list(x.shape[1:])}")
         x_hat, z, z_hat = G(x)
-        adv = (unwrap(D).features(x) - unwrap(D).features(x_hat)).square().mean()  # D's weights: not stepped here
+        adv = (D(x, features=True) - D(x_hat, features=True)).square().mean()  # D's weights: not stepped here
         con = (x - x_hat).abs().mean()
         enc = latent_distance(z, z_hat).mean()
         loss = w.w_adv * adv + w.w_con * con + w.w_enc * enc
