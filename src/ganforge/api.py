@@ -49,6 +49,14 @@ class GanModel(LoadedModel):
         where the family has that direction; the result is on the CPU (ganforge.inference.translation)."""
         return translation.translate_tensor(self, x, direction, batch_size)
 
+    def detect(self, images: Tensor, batch_size: int = 256) -> Tensor:
+        """Anomaly scores [N] of images [N, C, H, W] in [-1, 1] from a detector family (GANomaly):
+        the latent distance, scaled so the training set spans [0, 1], not clamped
+        (ganforge.inference.anomaly)."""
+        from ganforge.inference import anomaly
+
+        return anomaly.scores(self, images, batch_size)
+
     def export(
         self,
         path: str | Path,

@@ -446,6 +446,33 @@ def export(run, fmt, out, direction, opset, overwrite):
 
 
 @cli.command()
+@click.argument("run", type=click.Path())
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="scores.csv", show_default=True)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Flag scores above this as anomalous (scores: 0 to 1 on the training set; default: its 99th percentile).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def detect(run, inputs, out, threshold, overwrite):
+    """Score INPUTS (image files or folders) for anomalies with the GANomaly model in RUN into a CSV."""
+    from ganforge.api import load
+    from ganforge.inference.anomaly import check_threshold, detect_files, list_inputs
+
+    check_threshold(threshold)  # bad options and inputs fail before the model loads
+    list_inputs([Path(p) for p in inputs])
+    if Path(out).suffix.lower() != ".csv":
+        raise UserError(f"--out {out}: give a .csv file name")
+    result = detect_files(load(run), [Path(p) for p in inputs], Path(out), threshold, overwrite)
+    click.echo(
+        f"scored {result['count']} image(s) into {result['path']}: {result['anomalous']} anomalous "
+        f"at threshold {result['threshold']:.4g}"
+    )
+
+
+@cli.command()
 @click.argument("models", nargs=-1, metavar="[RUN | zoo:NAME]...")
 @click.option("--runs", "runs_dir", type=click.Path(), default=None, help="Show every run under this folder.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; another needs a token.")

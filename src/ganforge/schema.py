@@ -21,6 +21,8 @@ class DataConfig:
     resolution: int | None = None  # None: the data set's own size; else resize (images only)
     channels: int | None = None  # None: the data set's own; 1 or 3 converts
     limit: int | None = None  # use only the first N examples (after a seeded shuffle)
+    # class indices left out of the data (e.g. [3]: an anomaly detector trained on the other digits); None: all
+    exclude_classes: list[int] | None = None
     download: bool = False  # allowed to download when no local copy is found
     num_points: int = 100_000  # toy 2-D mixtures: training points drawn once
     direction: str = "AtoB"  # translation data: AtoB keeps the domains as stored; BtoA swaps them

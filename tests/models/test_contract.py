@@ -50,7 +50,7 @@ def test_family_contract(family, tmp_path):
         torch.testing.assert_close(model.networks[name].state_dict(), ref.state_dict(), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("family", [f for f in MODELS.keys() if MODELS.get(f).samples])
+@pytest.mark.parametrize("family", [f for f in MODELS.keys() if MODELS.get(f).generates])
 def test_generators_sample_reproducibly(family, tmp_path):
     data = example_data(family)
     trainer = Trainer(tiny_config(family), tmp_path / "run", data=data)

@@ -338,3 +338,13 @@ PRESETS.register(
     {**_CTGAN, "data": {"name": "table-modes", "path": "tables/adult.csv", "holdout": 0.2}},
     doc="CTGAN on UCI Adult (tables/adult.csv under data.root or $GANFORGE_DATA), 20% of the rows held out",
 )
+PRESETS.register(
+    "ganomaly-mnist",
+    {
+        # digit 0 is the anomaly: the detector learns the other nine; choose another with data.exclude_classes=[d]
+        "data": {"name": "mnist", "resolution": 32, "exclude_classes": [0]},
+        "model": {"family": "ganomaly", "z_dim": 100, "g_width": 64, "d_width": 64},  # the paper's sizes
+        "train": {"steps": 5000, "batch_size": 64, "sample_every": 1000, "ckpt_every": 1000},
+    },
+    doc="GANomaly (Akcay et al. 2018) anomaly detector on MNIST at 32x32 with digit 0 held out; then 'ganforge detect'",
+)

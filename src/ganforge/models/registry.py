@@ -43,6 +43,7 @@ class Family:
     directions: Mapping[str, str] = field(default_factory=dict)  # translation: direction -> network ({}: G maps noise)
     truncation: str | None = "z"  # where the truncation trick works: "z" (|z_i| <= psi), "w" (StyleGAN), None
     styles: bool = False  # per-layer styles: style mixing and projection into W
+    detects: bool = False  # an anomaly detector (GANomaly): scores inputs, does not sample from noise
     example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example  # for the contract test
     tabular: str | None = None  # table families: "impute" (missing cells) or "synthesize" (new rows)
     doc: str = ""
@@ -61,9 +62,9 @@ class Family:
         return bool(self.directions)
 
     @property
-    def samples(self) -> bool:
-        """Whether G maps noise to samples (translation and imputation families map an input)."""
-        return not self.directions and self.tabular != "impute"
+    def generates(self) -> bool:
+        """Whether G maps noise to samples (not a translation model, an imputer or a detector)."""
+        return not self.directions and not self.detects and self.tabular != "impute"
 
 
 MODELS: Registry[Family] = Registry("model family")

@@ -111,6 +111,13 @@ class Objective:
     def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
         """Restore what `state_tensors` returned."""
 
+    def data_state(self, data) -> dict:
+        """JSON facts the trained networks give about the training data, computed when the last
+        checkpoint of a run is saved and recorded in its state.json as "objective_state" (GANomaly: the
+        range of its anomaly scores on the training set, which scales scores to [0, 1]); {} when there
+        are none. A checkpoint along the way has none; the inference layer computes them when needed."""
+        return {}
+
     def fixed_inputs(self, data, n: int, seed: int) -> dict[str, Tensor]:
         """Inputs for the preview grids, drawn once from their own generator (never the training RNG)."""
         gen = torch.Generator().manual_seed(seed + 7919)

@@ -64,7 +64,7 @@ def capabilities(model: GanModel) -> list[str]:
     config (conditional), in the order the page lays out its panels."""
     fam = model.family
     caps = []
-    if not fam.directions:
+    if fam.generates:
         caps.append("generate")
         if model.kind == "image":
             caps.append("interpolate")
