@@ -102,6 +102,9 @@ class AdversarialObjective(Objective):
     """Noise -> data; adversarial loss from cfg.loss.name, D penalties, clipping, augmentation."""
 
     Loss = AdversarialLoss
+    # whether this objective's G phase can judge the D phase's fakes (loss.share_fake); an extension whose
+    # G phase needs inputs of its own (CTGAN's conditional vectors and logits) sets False
+    shares_fake = True
     train_keys = frozenset(
         {"d_steps", "augment", "augment_policy", "augment_p", "ada_target", "ada_interval", "ada_kimg"}
     )
@@ -117,9 +120,10 @@ class AdversarialObjective(Objective):
         self.clip = getattr(l, "clip", None)
         self.ortho = getattr(l, "ortho", 0.0)
         self.augment, self.ada = make_augment(cfg.train)
+        self.share_fake = bool(getattr(l, "share_fake", False)) and self.shares_fake
 
     def phases(self) -> list[Phase]:
-        share = self.cfg.loss.share_fake
+        share = self.share_fake
         phases = [
             Phase(
                 "D",
@@ -192,7 +196,7 @@ class AdversarialObjective(Objective):
         return real, y, fake
 
     def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
-        share = self.cfg.loss.share_fake and state.last_repeat
+        share = self.share_fake and state.last_repeat
         real, y, fake = self.real_and_fake(batch, for_g=share)
         if share:  # the G phase of this step judges these fakes again, after D's update
             state.carry.update(shared_real=real, shared_fake=fake, **({} if y is None else {"shared_y": y}))
