@@ -107,6 +107,8 @@ def cond_loss(logits: Tensor, discrete: list[dict], col: Tensor, cat: Tensor) ->
 class CTGANObjective(AdversarialObjective):
     """AdversarialObjective with CTGAN's conditional vector, training-by-sampling and cond loss."""
 
+    shares_fake = False  # G's phase draws its own conditional vectors and needs its logits
+
     Loss = CTGANLoss
     train_keys = frozenset({"d_steps"})
     draws_samples = False  # rows of a table: nothing to draw
