@@ -197,7 +197,7 @@ class AdversarialObjective(Objective):
 
     def d_step(self, batch: dict[str, Tensor], state: StepState) -> tuple[Tensor, dict[str, float]]:
         share = self.share_fake and state.last_repeat
-        real, y, fake = self.real_and_fake(batch, for_g=share)
+        real, y, fake = self.real_and_fake(batch, for_g=True) if share else self.real_and_fake(batch)
         if share:  # the G phase of this step judges these fakes again, after D's update
             state.carry.update(shared_real=real, shared_fake=fake, **({} if y is None else {"shared_y": y}))
             fake = fake.detach()
