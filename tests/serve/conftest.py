@@ -28,10 +28,10 @@ RUNS = {
     "points": ("mlp", (2,), False),  # a 2-D point model: the generate panel draws a scatter plot
     "ganomaly": ("ganomaly", (1, 32, 32), False),  # a detector: the anomaly panel
 }
-# table runs (ganforge.api.train_table on TABLE_CSV): run name -> (preset, overrides)
+# table runs (ganforge.api.train_table): run name -> (preset, overrides, table: its complete rows only?)
 TABLE_RUNS = {
-    "gain": ("gain", ["train.batch_size=16"]),
-    "ctgan": ("ctgan", ["train.batch_size=20", "model.pack=10", "model.hidden=32"]),
+    "gain": ("gain", ["train.batch_size=16"], False),
+    "ctgan": ("ctgan", ["train.batch_size=20", "model.pack=10", "model.hidden=32"], True),  # a synthesiser: whole rows
 }
 TABLE_CSV = "table.csv"  # in runs_dir's parent: numeric, integer and categorical columns, '?' for missing
 # what `ganforge eval RUN` appends to RUN/metrics.jsonl (ganforge/metrics/cli.py)
@@ -84,13 +84,20 @@ def runs_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("studio") / "runs"
     for name, (family, shape, labelled) in RUNS.items():
         train_tiny(root / name, family, shape, labelled)
-    csv = root.parent / TABLE_CSV
+    csv, complete = root.parent / TABLE_CSV, root.parent / "complete.csv"
     table_frame().to_csv(csv, index=False, na_rep="?")
-    for name, (preset, overrides) in TABLE_RUNS.items():
-        train_table_run(root / name, csv, preset, overrides)
+    table_frame().dropna().to_csv(complete, index=False)
+    for name, (preset, overrides, whole_rows) in TABLE_RUNS.items():
+        train_table_run(root / name, complete if whole_rows else csv, preset, overrides)
     with open(root / "dcgan" / "metrics.jsonl", "a") as f:
         f.write(json.dumps(EVAL_RECORD) + "\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def table_csv(runs_dir) -> Path:
+    """The CSV the table runs were trained on (table_frame(), '?' where a cell is missing)."""
+    return runs_dir.parent / TABLE_CSV
 
 
 @pytest.fixture(scope="session")

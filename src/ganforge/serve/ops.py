@@ -45,11 +45,15 @@ def png(images: Tensor, nrow: int | None = None) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+VERBS = {"anomaly": "score anomalies"}  # a capability's name where it is no verb
+
+
 def need(served: ServedModel, capability: str) -> None:
     """A UserError when the model lacks `capability`, naming what it can do instead."""
     if capability not in served.caps:
+        verb = VERBS.get(capability, capability.replace("-", " "))
         raise UserError(
-            f"model '{served.id}' ({served.model.family.name}) cannot {capability.replace('-', ' ')}; "
+            f"model '{served.id}' ({served.model.family.name}) cannot {verb}; "
             f"it can: {', '.join(served.caps) or 'nothing the studio shows'}"
         )
 
