@@ -85,12 +85,17 @@ def holes_table(train_table: Path, tmp: Path, rows: int = 300, share: float = 0.
     return path
 
 
-def digits_to_score(tmp: Path, n: int = 16) -> list[str]:
-    """n MNIST test digits as PNG files named digit-<class>-<i>.png."""
-    digits = build_dataset(DataConfig(name="mnist", split="test", limit=n))
+def digits_to_score(tmp: Path, unseen: list[int], n: int = 16) -> list[str]:
+    """n MNIST test digits as PNG files named digit-<class>-<i>.png: a quarter of them of the `unseen`
+    classes (those the detector was trained without), when it names any."""
+    digits = build_dataset(DataConfig(name="mnist", split="test", limit=500))
+    labels = digits.y.tolist()
+    odd = [i for i, y in enumerate(labels) if y in unseen][: n // 4]
+    pick = sorted([i for i, y in enumerate(labels) if y not in unseen][: n - len(odd)] + odd)
     files = []
-    for i, (image, label) in enumerate(zip(digits.x, digits.y.tolist())):
-        path = tmp / f"digit-{label}-{i:02d}.png"
+    for i in pick:
+        image, label = digits.x[i], labels[i]
+        path = tmp / f"digit-{label}-{i:03d}.png"
         save_image(image, path)
         files.append(str(path))
     return files
@@ -107,8 +112,9 @@ def stack(top: bytes, bottom: bytes) -> bytes:
     return buf.getvalue()
 
 
-def shoot(url: str, out: Path, tmp: Path, tables: dict[str, Path], panels=PANELS) -> None:
-    """`tables`: model id -> the table it was trained on (imputers)."""
+def shoot(url: str, out: Path, tmp: Path, tables: dict[str, Path], unseen: dict[str, list], panels=PANELS) -> None:
+    """`tables`: model id -> the table it was trained on (imputers); `unseen`: model id -> the
+    classes it was trained without (detectors)."""
     from playwright.sync_api import sync_playwright
 
     models = httpx.get(url + "api/models").json()["models"]
@@ -183,7 +189,7 @@ def shoot(url: str, out: Path, tmp: Path, tables: dict[str, Path], panels=PANELS
             save_small(stack(*shots) if len(shots) == 2 else shots[0], out / "studio-tables.png")
         if "anomaly" in panels and (det := first_with(models, "anomaly")):
             choose(det, "anomaly")
-            page.set_input_files("#det-files", digits_to_score(tmp))
+            page.set_input_files("#det-files", digits_to_score(tmp, unseen.get(det["id"], [])))
             page.click("#det-go")
             page.wait_for_function("() => document.querySelectorAll('#det-table tr').length > 1")
             page.wait_for_timeout(300)
@@ -212,11 +218,12 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     served = serve_models(args.models)
     tables = {i: resolve_path(m.model.config.data) for i, m in served.items() if "impute" in m.caps}
+    unseen = {i: list(m.model.config.data.exclude_classes or []) for i, m in served.items() if "anomaly" in m.caps}
     server = BackgroundServer(create_app(served, args.runs))
     url = server.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            shoot(url, out, Path(tmp), tables, panels)
+            shoot(url, out, Path(tmp), tables, unseen, panels)
     finally:
         server.stop()
 
