@@ -193,6 +193,7 @@ def test_tables_impute_and_synthesize_with_a_where_condition(page, table_csv, tm
 
     page.select_option("#model", "ctgan")  # the tables tab stays, now with the synthesize block only
     assert page.locator("#tables .block[data-cap=impute]").is_hidden()
+    assert page.locator("#imp-preview tr").count() == 0  # the previous model's table is gone
     page.wait_for_function("() => document.querySelector('#syn-col').options.length === 2")  # (any row), c
     page.select_option("#syn-col", "c")
     page.select_option("#syn-val", "lo")

@@ -129,7 +129,11 @@ class ServedModel:
         if "anomaly" in self.caps:
             from ganforge.inference.anomaly import default_threshold
 
-            info["anomaly"] = {"threshold": default_threshold(m)}
+            try:  # recorded by a run's last checkpoint; one along the way computes it once, from its data
+                threshold = default_threshold(m)
+            except UserError:  # that data is not here: the list still answers, /api/detect will say why
+                threshold = None
+            info["anomaly"] = {"threshold": threshold}
         return info
 
 

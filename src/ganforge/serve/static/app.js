@@ -114,7 +114,8 @@ function chooseModel(id) {
     dirs.append(label);
   });
   fillWhere(m);
-  if (m.anomaly) $("det-threshold").value = m.anomaly.threshold.toFixed(3);
+  if (m.anomaly) $("det-threshold").value = m.anomaly.threshold === null ? "" : m.anomaly.threshold.toFixed(3);
+  clearResults();
   layout();
 }
 
@@ -289,6 +290,13 @@ function fillTable(table, header, rows, cls) {
     el("tr", {}, ...header.map((h) => el("th", {}, h))),
     ...rows.map((r, i) => el("tr", {}, ...r.map((v, j) => el("td", { className: cls ? cls(i, j) : "" }, v)))),
   );
+}
+
+// another model: the tables and scores shown were the previous model's
+function clearResults() {
+  for (const id of ["imp-before", "imp-after", "imp-download", "syn-download", "det-hist"]) $(id).setAttribute("hidden", "");
+  for (const id of ["imp-preview", "syn-preview", "syn-hists", "det-table"]) $(id).replaceChildren();
+  $("syn-note").textContent = "";
 }
 
 function fillWhere(m) {
