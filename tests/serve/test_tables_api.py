@@ -144,7 +144,8 @@ def test_an_oversized_csv_is_refused(client, table):
 @pytest.mark.parametrize(
     "data, status, fragments",
     [
-        (b"x,k\n1,2\n", 422, ["missing 'c'", "trained on x, k, c"]),
+        (b"x,k\n1,2\n", 422, ["missing 'c'", "trained on 'x', 'k', 'c'"]),
+        (",".join(f"c{i}" for i in range(5000)).encode() + b"\n" + b"1," * 4999 + b"1\n", 422, ["and 4990 more"]),
         (b"x,k,c,extra\n1,2,hi,3\n", 422, ["unexpected 'extra'"]),
         (b"x,k,c\n1,2,hi\n3,4\n", 400, ["line 3 has 2 fields", "ragged"]),
         (b"x,k,c\n", 400, ["no rows"]),
@@ -155,6 +156,7 @@ def test_an_oversized_csv_is_refused(client, table):
     ],
     ids=[
         "missing-column",
+        "many-columns",
         "extra-column",
         "ragged",
         "header-only",

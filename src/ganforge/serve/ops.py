@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 from torch import Tensor
@@ -136,9 +137,7 @@ def _encoder(served: ServedModel):
 def _text_rows(frame, n: int) -> list[list[str]]:
     """The first n rows of a frame as texts ('' where missing)."""
     head = frame.head(n).astype(object)
-    return [
-        ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in row] for row in head.values
-    ]
+    return [["" if pd.isna(v) else str(v) for v in row] for row in head.values]
 
 
 def heatmap(missing: np.ndarray, filled: np.ndarray | None = None) -> str:
@@ -159,17 +158,20 @@ def heatmap(missing: np.ndarray, filled: np.ndarray | None = None) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _listed(names: list[str], most: int = 10) -> str:
+    """Column names for a one-line message: the first `most`, then how many more."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(repr(n[:60]) for n in names[:most]) + more
+
+
 def _columns_fit(schema: TableSchema, header: list[str]) -> None:
     missing = [n for n in schema.names if n not in header]
     extra = [n for n in header if n not in schema.names]
     if missing or extra:
-        parts = [
-            f"missing {', '.join(map(repr, missing))}" if missing else "",
-            f"unexpected {', '.join(map(repr, extra))}" if extra else "",
-        ]
+        parts = [f"missing {_listed(missing)}" if missing else "", f"unexpected {_listed(extra)}" if extra else ""]
         raise UploadRefused(
             f"the table's columns are not the model's: {'; '.join(p for p in parts if p)} "
-            f"(the model was trained on {', '.join(schema.names)})",
+            f"(the model was trained on {_listed(schema.names, 20)})",
             422,
         )
 
