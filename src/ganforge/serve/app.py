@@ -217,7 +217,7 @@ def create_app(
         m = served(req.model)
         return await fast.run(ops.synthesize_rows, m, req.n, req.seed, req.where)
 
-    @app.post("/api/detect", tags=["tables"])
+    @app.post("/api/detect", tags=["anomaly"])
     async def detect(
         model: Annotated[str, Form(max_length=200)],
         images: Annotated[list[UploadFile], File(description=f"1 to {MAX_IMAGES} images, together at most 8 MB")],
