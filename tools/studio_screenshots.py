@@ -1,14 +1,17 @@
 """Screenshots of every studio panel for the README: docs/img/studio-<panel>.png, 1000 pixels wide.
 
-    python tools/studio_screenshots.py RUN [RUN ...] [--runs DIR] [--out docs/img]
+    python tools/studio_screenshots.py RUN [RUN ...] [--runs DIR] [--out docs/img] [--panels tables,anomaly]
 
 Serves the runs given (any families) in this process, drives headless Chromium (the system's
 `chromium`) through each panel with the first model that can do what the panel shows, and saves
 the page once its images are in: generate, explore (interpolation, and style mixing + projection
 when a model has per-layer styles), transform (translation, both directions where the model has
-them), runs (the first two runs under --runs side by side) and the API page. Each PNG is reduced to
-256 colours to stay small. The uploads are MNIST test digits (the copy embedded in the package when
-$GANFORGE_DATA has none): a digit to project, an edge map (edges2digits) to translate.
+them), runs (the first two runs under --runs side by side), tables (imputation above, synthetic rows
+with a `where` condition below: two models, one picture) and anomaly, and the API page; --panels
+names a subset. Each PNG is reduced to 256 colours to stay small. The uploads are MNIST test digits
+(the copy embedded in the package when $GANFORGE_DATA has none): a digit to project, an edge map
+(edges2digits) to translate, 16 digits to score (named by their class); the table to impute is the
+first 300 rows of the imputer's own training table with 15% of its cells blanked (seeded).
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import tempfile
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 
 from ganforge.data.datasets import build_dataset
+from ganforge.data.tables import resolve_path
 from ganforge.io import save_image
 from ganforge.schema import DataConfig
 from ganforge.serve.app import create_app
@@ -67,7 +73,48 @@ def upload_inputs(tmp: Path) -> tuple[Path, Path]:
     return files[0], files[1]
 
 
-def shoot(url: str, out: Path, tmp: Path) -> None:
+PANELS = ("generate", "explore", "transform", "runs", "tables", "anomaly", "api")
+
+
+def holes_table(train_table: Path, tmp: Path, rows: int = 300, share: float = 0.15) -> Path:
+    """The first `rows` rows of a training table with `share` of the cells blanked (seeded)."""
+    frame = pd.read_csv(train_table, dtype=str, keep_default_na=False, nrows=rows)
+    holes = np.random.default_rng(0).random(frame.shape) < share
+    path = tmp / "holes.csv"
+    frame.mask(holes, "").to_csv(path, index=False)
+    return path
+
+
+def digits_to_score(tmp: Path, unseen: list[int], n: int = 16) -> list[str]:
+    """n MNIST test digits as PNG files named digit-<class>-<i>.png: a quarter of them of the `unseen`
+    classes (those the detector was trained without), when it names any."""
+    digits = build_dataset(DataConfig(name="mnist", split="test", limit=500))
+    labels = digits.y.tolist()
+    odd = [i for i, y in enumerate(labels) if y in unseen][: n // 4]
+    pick = sorted([i for i, y in enumerate(labels) if y not in unseen][: n - len(odd)] + odd)
+    files = []
+    for i in pick:
+        image, label = digits.x[i], labels[i]
+        path = tmp / f"digit-{label}-{i:03d}.png"
+        save_image(image, path)
+        files.append(str(path))
+    return files
+
+
+def stack(top: bytes, bottom: bytes) -> bytes:
+    """Two screenshots one above the other, as one PNG."""
+    a, b = (Image.open(io.BytesIO(x)).convert("RGB") for x in (top, bottom))
+    canvas = Image.new("RGB", (max(a.width, b.width), a.height + b.height), "white")
+    canvas.paste(a, (0, 0))
+    canvas.paste(b, (0, a.height))
+    buf = io.BytesIO()
+    canvas.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def shoot(url: str, out: Path, tmp: Path, tables: dict[str, Path], unseen: dict[str, list], panels=PANELS) -> None:
+    """`tables`: model id -> the table it was trained on (imputers); `unseen`: model id -> the
+    classes it was trained without (detectors)."""
     from playwright.sync_api import sync_playwright
 
     models = httpx.get(url + "api/models").json()["models"]
@@ -85,14 +132,14 @@ def shoot(url: str, out: Path, tmp: Path) -> None:
             page.select_option("#model", model["id"])
             page.click(f"#tabs button[data-panel={panel}]")
 
-        if gen := first_with(models, "generate"):
+        if "generate" in panels and (gen := first_with(models, "generate")):
             choose(gen, "generate")
             page.fill("#gen-seed", "3")
             page.locator("#gen-count").fill("36")
             wait_new(page, "#gen-image", "")
             page.wait_for_timeout(600)  # the debounced update for the count, then settled
             save_small(page.screenshot(), out / "studio-generate.png")
-        if exp := first_with(models, "style-mixing") or first_with(models, "interpolate"):
+        if "explore" in panels and (exp := first_with(models, "style-mixing") or first_with(models, "interpolate")):
             choose(exp, "explore")
             page.locator("#int-steps").fill("10")
             page.fill("#int-b", "7")
@@ -106,20 +153,51 @@ def shoot(url: str, out: Path, tmp: Path) -> None:
                 wait_new(page, "#proj-recon", "")
             page.wait_for_timeout(600)
             save_small(page.screenshot(full_page=True), out / "studio-explore.png")
-        if tr := first_with(models, "translate"):
+        if "transform" in panels and (tr := first_with(models, "translate")):
             choose(tr, "transform")
             page.set_input_files("#tr-file", str(source))
             page.click("#tr-go")
             wait_new(page, "#tr-output", "")
             save_small(page.screenshot(), out / "studio-transform.png")
-        if runs["enabled"] and runs["runs"]:
+        if "runs" in panels and runs["enabled"] and runs["runs"]:
             page.click("#tabs button[data-panel=runs]")
             page.wait_for_function("() => document.querySelectorAll('.run-card svg polyline').length >= 1")
             page.wait_for_timeout(1500)  # the sample grids load
             save_small(page.screenshot(full_page=True), out / "studio-runs.png")
-        page.goto(url + "api-docs")
-        page.wait_for_selector("#endpoints h3")
-        save_small(page.screenshot(), out / "studio-api.png")
+        imp, syn = first_with(models, "impute"), first_with(models, "synthesize-rows")
+        if "tables" in panels and (imp or syn):
+            shots = []
+            if imp:
+                choose(imp, "tables")
+                page.set_input_files("#imp-file", str(holes_table(tables[imp["id"]], tmp)))
+                page.click("#imp-go")
+                wait_new(page, "#imp-after", "")
+                page.wait_for_timeout(300)
+                shots.append(page.locator("main").screenshot())
+            if syn:
+                choose(syn, "tables")
+                cats = [c for c in syn["table"]["columns"] if c["kind"] == "categorical"]
+                if cats:  # the column with the fewest categories, its first one
+                    col = min(cats, key=lambda c: len(c["categories"]))
+                    page.select_option("#syn-col", col["name"])
+                    page.select_option("#syn-val", col["categories"][0])
+                page.fill("#syn-n", "2000")
+                page.click("#syn-go")
+                page.wait_for_function("() => document.querySelectorAll('#syn-hists svg').length > 0")
+                page.wait_for_timeout(300)
+                shots.append(page.locator("main").screenshot())
+            save_small(stack(*shots) if len(shots) == 2 else shots[0], out / "studio-tables.png")
+        if "anomaly" in panels and (det := first_with(models, "anomaly")):
+            choose(det, "anomaly")
+            page.set_input_files("#det-files", digits_to_score(tmp, unseen.get(det["id"], [])))
+            page.click("#det-go")
+            page.wait_for_function("() => document.querySelectorAll('#det-table tr').length > 1")
+            page.wait_for_timeout(300)
+            save_small(page.screenshot(full_page=True), out / "studio-anomaly.png")
+        if "api" in panels:
+            page.goto(url + "api-docs")
+            page.wait_for_selector("#endpoints h3")
+            save_small(page.screenshot(), out / "studio-api.png")
         browser.close()
     if errors:
         sys.exit(f"console errors: {errors}")
@@ -130,15 +208,22 @@ def main() -> None:
     ap.add_argument("models", nargs="+", help="run directories to serve")
     ap.add_argument("--runs", default=None, help="folder of runs for the runs panel")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs/img"))
+    ap.add_argument("--panels", default=",".join(PANELS), help=f"a comma-separated subset of {','.join(PANELS)}")
     args = ap.parse_args()
+    panels = args.panels.split(",")
+    if unknown := set(panels) - set(PANELS):
+        sys.exit(f"--panels: unknown {', '.join(sorted(unknown))}; choose from {', '.join(PANELS)}")
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    server = BackgroundServer(create_app(serve_models(args.models), args.runs))
+    served = serve_models(args.models)
+    tables = {i: resolve_path(m.model.config.data) for i, m in served.items() if "impute" in m.caps}
+    unseen = {i: list(m.model.config.data.exclude_classes or []) for i, m in served.items() if "anomaly" in m.caps}
+    server = BackgroundServer(create_app(served, args.runs))
     url = server.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            shoot(url, out, Path(tmp))
+            shoot(url, out, Path(tmp), tables, unseen, panels)
     finally:
         server.stop()
 

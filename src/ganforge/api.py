@@ -6,6 +6,7 @@ inference layer's functions (`ganforge.inference`); what a model can do comes fr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torch import Tensor
 
@@ -14,6 +15,9 @@ from ganforge.inference.export import Exported
 from ganforge.inference.export import export as export_file
 from ganforge.inference.model import LoadedModel
 from ganforge.io import to_uint8
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class GanModel(LoadedModel):
@@ -46,6 +50,14 @@ class GanModel(LoadedModel):
         where the family has that direction; the result is on the CPU (ganforge.inference.translation)."""
         return translation.translate_tensor(self, x, direction, batch_size)
 
+    def detect(self, images: Tensor, batch_size: int = 256) -> Tensor:
+        """Anomaly scores [N] of images [N, C, H, W] in [-1, 1] from a detector family (GANomaly):
+        the latent distance, scaled so the training set spans [0, 1], not clamped
+        (ganforge.inference.anomaly)."""
+        from ganforge.inference import anomaly
+
+        return anomaly.scores(self, images, batch_size)
+
     def export(
         self,
         path: str | Path,
@@ -61,6 +73,20 @@ class GanModel(LoadedModel):
         (ganforge.inference.export). An existing `path` is kept unless `overwrite`."""
         return export_file(self, path, format, direction=direction, opset=opset, overwrite=overwrite)
 
+    def impute(self, table: pd.DataFrame | str | Path, seed: int = 0) -> pd.DataFrame:
+        """A table with the training table's columns (a DataFrame or a CSV path) with every missing
+        cell filled (GAIN models); observed cells are returned as they were, in the model's dtypes."""
+        from ganforge.inference import tables
+
+        return tables.impute(self, table, seed)
+
+    def sample_table(self, n: int, seed: int = 0, where: dict[str, str] | None = None) -> pd.DataFrame:
+        """n synthetic rows with the training table's columns, categories and dtypes (CTGAN models);
+        where={"column": "category"}: only rows of that category, G conditioned on it."""
+        from ganforge.inference import tables
+
+        return tables.synthesize(self, n, seed, where)
+
 
 def load(path: str | Path, device: str = "cpu") -> GanModel:
     """A trained model from a run directory, its checkpoints/ folder, or one checkpoint folder; or
@@ -68,4 +94,24 @@ def load(path: str | Path, device: str = "cpu") -> GanModel:
     return GanModel.from_path(path, device)
 
 
-__all__ = ["GanModel", "load", "to_uint8"]
+def train_table(
+    table: pd.DataFrame | str | Path, preset: str, out: str | Path, overrides: list[str] = (), overwrite: bool = False
+) -> GanModel:
+    """Train a table family on a DataFrame (or a CSV path) with a preset ("gain", "ctgan") and
+    `key=value` overrides into the run directory `out`; returns the trained model."""
+    from ganforge.config import load_config
+    from ganforge.data.tables import as_frame, read_csv, table_data
+    from ganforge.training.loop import Trainer
+
+    cfg = load_config(preset, list(overrides))
+    marker = ""
+    if isinstance(table, (str, Path)):
+        frame, marker = read_csv(table, cfg.data.missing)
+    else:
+        frame = as_frame(table)
+    encoding = "minmax" if cfg.data.name == "table" else "modes"
+    Trainer(cfg, out, overwrite=overwrite, data=table_data(frame, cfg.data, encoding, marker)).fit()
+    return load(out)
+
+
+__all__ = ["GanModel", "load", "to_uint8", "train_table"]

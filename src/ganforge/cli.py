@@ -205,30 +205,75 @@ def interpolate(run, rows, steps, seed, klass, truncation, out, overwrite):
 
 @cli.command()
 @click.argument("run", type=click.Path())
-@click.option("--per-class", "per_class", type=int, required=True, help="Images to generate for every class.")
+@click.option(
+    "--per-class", "per_class", type=int, default=None, help="Image models: images to generate for every class."
+)
 @click.option(
     "--out",
     "out",
     type=click.Path(dir_okay=False),
     required=True,
-    help="An .npz: images uint8 [N, H, W, C], labels int64 [N], classes.",
+    help="Image models: an .npz (images uint8 [N, H, W, C], labels int64 [N], classes); table models: a .csv.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--truncation", type=float, default=None, help="Truncation trick (e.g. 1.0): fewer odd samples, less variety."
 )
+@click.option("--n", "n", type=int, default=None, help="Table models: rows to synthesise (default 1000).")
+@click.option(
+    "--where", "where", multiple=True, help="Table models: only rows with this category, e.g. --where sex=Female."
+)
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def synth(run, per_class, out, seed, truncation, overwrite):
-    """Write a labelled synthetic data set from a class-conditional model."""
+def synth(run, per_class, out, seed, truncation, n, where, overwrite):
+    """Write a synthetic data set: labelled images from a class-conditional model, or table rows (CSV)
+    from a table model (ctgan)."""
     from ganforge.api import load
     from ganforge.inference.sampling import write_synthetic
 
     out_path = Path(out)
     refuse_overwrite(out, overwrite=overwrite)  # before loading the model: nothing is lost either way
-    result = write_synthetic(load(run), out_path, per_class, seed, truncation, overwrite)
+    model = load(run)
+    if model.family.tabular:
+        from ganforge.inference.tables import parse_where, synthesize_csv
+
+        if per_class is not None or truncation is not None:
+            raise UserError("--per-class and --truncation are for image models; a table model takes --n and --where")
+        if out_path.suffix.lower() != ".csv":
+            raise UserError(f"--out {out}: a table model writes a .csv file")
+        result = synthesize_csv(model, 1000 if n is None else n, out_path, seed, parse_where(where), overwrite)
+        click.echo(f"wrote {result['rows']} synthetic rows to {result['path']}")
+        return
+    if n is not None or where:
+        raise UserError("--n and --where are for table models; an image model takes --per-class")
+    if per_class is None:
+        raise UserError("--per-class N is needed: the images to generate for every class")
+    result = write_synthetic(model, out_path, per_class, seed, truncation, overwrite)
     click.echo(
         f"wrote {result['count']} images ({per_class} per class, {result['classes']} classes) to {result['path']}"
     )
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.argument("table", type=click.Path())
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="The filled table, a .csv file.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise G gets in missing cells.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists (never the input table).")
+def impute(run, table, out, seed, overwrite):
+    """Fill the missing cells of TABLE (a CSV with the training table's columns) with the GAIN model in RUN."""
+    from ganforge.api import load
+    from ganforge.inference.tables import impute_csv
+
+    src, out_path = Path(table), Path(out)
+    if not src.is_file():  # a bad path fails before the model loads
+        raise UserError(f"{table}: no such file; give a CSV table")
+    if out_path.exists() and out_path.resolve() == src.resolve():
+        raise UserError(f"--out {out} is the input table itself; choose another file so the input is kept")
+    if out_path.suffix.lower() != ".csv":
+        raise UserError(f"--out {out}: give a .csv file name")
+    refuse_overwrite(out, overwrite=overwrite)
+    result = impute_csv(load(run), src, out_path, seed, overwrite)
+    click.echo(f"filled {result['filled']} missing cells in {result['rows']} rows; wrote {result['path']}")
 
 
 @cli.command()
@@ -412,6 +457,33 @@ def export(run, fmt, out, direction, opset, overwrite):
     check_format(fmt, opset)  # bad options and an existing --out fail before the model loads
     refuse_overwrite(out, overwrite=overwrite)
     click.echo(load(run).export(out, fmt, direction=direction, opset=opset, overwrite=overwrite).summary())
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="scores.csv", show_default=True)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Flag scores above this as anomalous (scores: 0 to 1 on the training set; default: its 99th percentile).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def detect(run, inputs, out, threshold, overwrite):
+    """Score INPUTS (image files or folders) for anomalies with the GANomaly model in RUN into a CSV."""
+    from ganforge.api import load
+    from ganforge.inference.anomaly import check_threshold, detect_files, list_inputs
+
+    check_threshold(threshold)  # bad options and inputs fail before the model loads
+    list_inputs([Path(p) for p in inputs])
+    if Path(out).suffix.lower() != ".csv":
+        raise UserError(f"--out {out}: give a .csv file name")
+    result = detect_files(load(run), [Path(p) for p in inputs], Path(out), threshold, overwrite)
+    click.echo(
+        f"scored {result['count']} image(s) into {result['path']}: {result['anomalous']} anomalous "
+        f"at threshold {result['threshold']:.4g}"
+    )
 
 
 @cli.command()

@@ -21,6 +21,8 @@ class DataConfig:
     resolution: int | None = None  # None: the data set's own size; else resize (images only)
     channels: int | None = None  # None: the data set's own; 1 or 3 converts
     limit: int | None = None  # use only the first N examples (after a seeded shuffle)
+    # class indices left out of the data (e.g. [3]: an anomaly detector trained on the other digits); None: all
+    exclude_classes: list[int] | None = None
     download: bool = False  # allowed to download when no local copy is found
     num_points: int = 100_000  # toy 2-D mixtures: training points drawn once
     direction: str = "AtoB"  # translation data: AtoB keeps the domains as stored; BtoA swaps them
@@ -28,6 +30,11 @@ class DataConfig:
         None  # translation: resize pairs to this, then random-crop data.resolution (pix2pix: 286 -> 256); None: no crop
     )
     flip: bool = False  # translation: random horizontal flips, the same for both images of a pair
+    path: str | None = None  # tables (data.name=table | table-modes): the CSV; relative: also under data.root
+    missing: list[str] | None = None  # tables: texts meaning "missing"; None: '', NA, N/A, NaN, nan, ?, null, None
+    types: str = ""  # tables: column type overrides "name:kind,name:kind", kind continuous | integer | categorical
+    holdout: float = 0.0  # tables: the fraction of rows in the test split (data.split=test), drawn with data.split_seed
+    split_seed: int = 0  # tables: seed of the train / test split
 
 
 @dataclass

@@ -80,7 +80,7 @@ def test_models_list_ids_and_capabilities_from_each_family_and_no_paths(client, 
     resp = client.get("/api/models")
     assert resp.status_code == 200 and str(runs_dir) not in resp.text
     models = {m["id"]: m for m in resp.json()["models"]}
-    assert list(models) == ["dcgan", "cdcgan", "stylegan", "pix2pix", "cyclegan", "points"]
+    assert list(models) == ["dcgan", "cdcgan", "stylegan", "pix2pix", "cyclegan", "points", "ganomaly", "gain", "ctgan"]
     caps = {i: m["capabilities"] for i, m in models.items()}
     assert caps["dcgan"] == ["generate", "interpolate", "truncation"]
     assert caps["cdcgan"] == ["generate", "interpolate", "truncation", "classes"]
@@ -91,7 +91,7 @@ def test_models_list_ids_and_capabilities_from_each_family_and_no_paths(client, 
     assert models["cdcgan"]["classes"] == [f"c{i}" for i in range(10)] and models["dcgan"]["classes"] == []
     assert models["stylegan"]["truncation"]["space"] == "w" and models["dcgan"]["truncation"]["space"] == "z"
     assert models["stylegan"]["num_ws"] >= 2 and models["dcgan"]["num_ws"] is None
-    assert client.get("/api/health").json() == {"ok": True, "models": 6, "runs": True}
+    assert client.get("/api/health").json() == {"ok": True, "models": 9, "runs": True}
 
 
 def test_generate_a_grid_reproducible_from_its_seed(client):

@@ -171,3 +171,59 @@ def test_the_api_page_renders_offline(page, studio):
     headings = page.locator("#endpoints h3").all_text_contents()
     assert "POST /api/generate" in headings and "GET /api/runs/{run_id}/metrics" in headings
     assert page.locator("table.fields").count() >= 5
+
+
+def test_tables_impute_and_synthesize_with_a_where_condition(page, table_csv, tmp_path):
+    choose(page, "gain", "tables")
+    assert page.locator("#tabs button[data-panel=generate]").is_hidden()  # an imputer samples nothing from noise
+    assert page.locator("#tables .block[data-cap=synthesize-rows]").is_hidden()
+    page.set_input_files("#imp-file", str(table_csv))
+    page.click("#imp-go")
+    wait_for_new_src(page, "#imp-after", "")
+    assert src_of(page, "#imp-before").startswith("data:image/png")
+    assert page.locator("#imp-preview tr").count() == 21 and page.locator("#imp-preview td.filled").count() > 0
+    assert "cells filled" in page.locator("#imp-summary").text_content()
+    with page.expect_download() as download:
+        page.click("#imp-download")
+    raw = table_csv.read_text().splitlines()
+    filled = open(download.value.path()).read().splitlines()
+    assert len(filled) == len(raw) and "?" not in ",".join(filled).split(",")
+    for r, f in zip(raw, filled):  # observed cells as the file had them
+        assert all(a == b for a, b in zip(r.split(","), f.split(",")) if a != "?")
+
+    page.select_option("#model", "ctgan")  # the tables tab stays, now with the synthesize block only
+    assert page.locator("#tables .block[data-cap=impute]").is_hidden()
+    assert page.locator("#imp-preview tr").count() == 0  # the previous model's table is gone
+    page.wait_for_function("() => document.querySelector('#syn-col').options.length === 2")  # (any row), c
+    page.select_option("#syn-col", "c")
+    page.select_option("#syn-val", "lo")
+    page.fill("#syn-n", "50")
+    page.click("#syn-go")
+    page.wait_for_function("() => document.querySelectorAll('#syn-hists svg').length === 3")
+    assert page.locator("#syn-hists rect.bar-a").count() > 0 and page.locator("#syn-hists rect.bar-b").count() > 0
+    assert page.locator("#syn-preview tr").count() == 21
+    assert "where c = lo" in page.locator("#syn-note").text_content()
+    with page.expect_download() as download:
+        page.click("#syn-download")
+    rows = open(download.value.path()).read().splitlines()
+    assert rows[0] == "x,k,c" and len(rows) == 51 and all(r.endswith(",lo") for r in rows[1:])
+
+
+def test_anomaly_scores_a_few_images_with_a_histogram(page, tmp_path):
+    choose(page, "ganomaly", "anomaly")
+    assert page.locator("#tabs button[data-panel=generate]").is_hidden()  # a detector samples nothing either
+    assert float(page.input_value("#det-threshold")) >= 0  # the model's default
+    files = []
+    for i in range(3):
+        path = tmp_path / f"digit{i}.png"
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (32, 32)).astype(np.uint8)).save(path)
+        files.append(str(path))
+    page.set_input_files("#det-files", files)
+    page.click("#det-go")
+    page.wait_for_function("() => document.querySelectorAll('#det-table tr').length === 4")
+    assert page.locator("#det-hist rect").count() == 20 and page.locator("#det-hist").is_visible()
+    assert page.locator("#det-table td").nth(0).text_content() == "digit0.png"
+    page.fill("#det-threshold", "-5")  # everything is over it
+    page.click("#det-go")
+    page.wait_for_function("() => document.querySelectorAll('#det-table td.flagged:first-child').length === 3")
+    assert "3 over the threshold" in page.locator("#det-summary").text_content()

@@ -305,3 +305,46 @@ PRESETS.register(
     {**_STYLEGAN_32, "data": {"name": "fashion-mnist", "resolution": 32}},
     doc="StyleGAN2 (Karras et al. 2020) on Fashion-MNIST at 32x32",
 )
+
+# --- tables: imputation (GAIN) and synthesis (CTGAN); data.path=FILE.csv names the table ----------------
+PRESETS.register(
+    "gain",
+    {
+        "data": {"name": "table"},
+        "model": {"family": "gain"},  # hidden = the number of columns, as their code
+        "loss": {"alpha": 100.0, "hint_rate": 0.9},  # their code's values
+        # their code: TensorFlow's Adam defaults (lr 0.001, betas 0.9 / 0.999), batch 128, 10,000 iterations
+        "g_optim": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999},
+        "d_optim": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999},
+        "train": {"steps": 10000, "batch_size": 128, "ema": None, "log_every": 500, "sample_every": 0, "ckpt_every": 0},
+    },
+    doc="GAIN (Yoon et al. 2018): impute the missing cells of data.path=TABLE.csv, trained on its observed cells",
+)
+_CTGAN = {
+    "data": {"name": "table-modes"},
+    "model": {"family": "ctgan", "z_dim": 128, "hidden": 256, "depth": 2, "pack": 10},
+    # CTGAN: Adam lr 2e-4, betas (0.5, 0.9), weight decay 1e-6, batches of 500
+    "g_optim": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.9, "weight_decay": 1e-6},
+    "d_optim": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.9, "weight_decay": 1e-6},
+    "train": {"steps": 3000, "batch_size": 500, "ema": None, "log_every": 100, "sample_every": 0, "ckpt_every": 1000},
+}
+PRESETS.register(
+    "ctgan",
+    _CTGAN,
+    doc="CTGAN (Xu et al. 2019): synthetic rows like data.path=TABLE.csv (mode-specific normalisation, PacGAN, WGAN-GP)",
+)
+PRESETS.register(
+    "ctgan-adult",
+    {**_CTGAN, "data": {"name": "table-modes", "path": "tables/adult.csv", "holdout": 0.2}},
+    doc="CTGAN on UCI Adult (tables/adult.csv under data.root or $GANFORGE_DATA), 20% of the rows held out",
+)
+PRESETS.register(
+    "ganomaly-mnist",
+    {
+        # digit 0 is the anomaly: the detector learns the other nine; choose another with data.exclude_classes=[d]
+        "data": {"name": "mnist", "resolution": 32, "exclude_classes": [0]},
+        "model": {"family": "ganomaly", "z_dim": 100, "g_width": 64, "d_width": 64},  # the paper's sizes
+        "train": {"steps": 5000, "batch_size": 64, "sample_every": 1000, "ckpt_every": 1000},
+    },
+    doc="GANomaly (Akcay et al. 2018) anomaly detector on MNIST at 32x32 with digit 0 held out; then 'ganforge detect'",
+)

@@ -2,6 +2,7 @@
 
 from ganforge.data import paired as _paired  # noqa: F401,E402  (registers the translation data sets)
 from ganforge.data import stacked as _stacked  # noqa: F401,E402  (registers stacked-mnist)
+from ganforge.data import tables as _tables  # noqa: F401,E402  (registers table, table-modes)
 from ganforge.data.base import Data
 from ganforge.data.datasets import DATASETS, BatchStream, build_dataset
 

@@ -18,8 +18,9 @@ class Data:
     x: Tensor  # images [N, C, H, W] in [-1, 1], or points [N, D]
     y: Tensor | None = None  # class labels [N] (int64), when the data set has them
     classes: tuple[str, ...] = ()
-    kind: str = "image"  # image | points
+    kind: str = "image"  # image | points | table
     extra: dict[str, Tensor] = field(default_factory=dict)  # more per-example tensors, indexed like x (e.g. "x_b")
+    meta: dict = field(default_factory=dict)  # JSON-able, kept in checkpoints (tables: the column transforms)
 
     @property
     def shape(self) -> tuple[int, ...]:

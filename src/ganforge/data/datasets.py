@@ -36,6 +36,7 @@ def _limit(data: Data, limit: int | None, seed: int = 0) -> Data:
         data.classes,
         data.kind,
         {k: v[idx] for k, v in data.extra.items()},
+        data.meta,
     )
 
 
@@ -103,9 +104,24 @@ def image_folder(cfg: DataConfig) -> Data:
     return load_image_folder(Path(cfg.root), cfg.resolution, cfg.channels)
 
 
+def _exclude(data: Data, classes: list[int] | None, name: str) -> Data:
+    """`data` without the examples of `classes` (data.exclude_classes); class indices keep their meaning."""
+    if not classes:
+        return data
+    if data.y is None:
+        raise UserError(f"data.exclude_classes={classes}: data.name={name} has no class labels; remove the option")
+    bad = [c for c in classes if not 0 <= c < data.num_classes]
+    if bad:
+        raise UserError(f"data.exclude_classes={classes}: {name} has classes 0 to {data.num_classes - 1}, not {bad}")
+    keep = ~torch.isin(data.y, torch.tensor(classes, dtype=data.y.dtype))
+    if not keep.any():
+        raise UserError(f"data.exclude_classes={classes} leaves no examples of {name}; exclude fewer classes")
+    return Data(data.x[keep], data.y[keep], data.classes, data.kind, {k: v[keep] for k, v in data.extra.items()})
+
+
 def build_dataset(cfg: DataConfig, seed: int = 0) -> Data:
     data = DATASETS.get(cfg.name)(cfg)
-    return _limit(data, cfg.limit, seed)
+    return _limit(_exclude(data, cfg.exclude_classes, cfg.name), cfg.limit, seed)
 
 
 class BatchStream:

@@ -92,6 +92,8 @@ def sampling_graph(model: LoadedModel, direction: str | None = None) -> Sampling
     """The module to export: the network of `direction` for a translation family ("AtoB" when None),
     else G with the inputs its family has. A model without that network is a UserError."""
     family = model.family.name
+    if model.family.detects:
+        raise UserError(f"this {family} model scores images and has no sampling graph to export; use 'ganforge detect'")
     if model.family.translates:
         direction = direction or "AtoB"
         name = directions(model).get(direction)

@@ -27,7 +27,8 @@ class LoadedModel:
     data_shape: tuple[int, ...]  # [C, H, W] of the images (domain A for translation), or [D] for points
     num_classes: int = 0  # classes of the training data (G takes them only when `conditional`)
     classes: tuple[str, ...] = ()  # their names, when the data set had names
-    kind: str = "image"  # image | points
+    kind: str = "image"  # image | points | table
+    data_meta: dict = field(default_factory=dict)  # what the data set recorded (tables: the column transforms)
     step: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     checkpoint: Checkpoint | None = None
@@ -70,7 +71,8 @@ class LoadedModel:
         st = ckpt.state
         data_shape = tuple(st["data_shape"])
         num_classes = int(st.get("num_classes", 0))
-        networks = build_networks(config, data_shape, num_classes)
+        meta = st.get("data_meta") or {}
+        networks = build_networks(config, data_shape, num_classes, meta)
         uses_ema = []
         for name, net in networks.items():
             key = f"{name}_ema" if f"{name}_ema" in ckpt.weights else name
@@ -94,6 +96,7 @@ class LoadedModel:
             step=ckpt.step,
             checkpoint=ckpt,
             uses_ema=uses_ema,
+            data_meta=meta,
         )
 
     @classmethod

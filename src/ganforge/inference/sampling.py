@@ -179,7 +179,12 @@ def generate(
 
 
 def require_noise_model(model: LoadedModel) -> None:
-    """A UserError for a model whose family translates images instead of sampling from noise."""
+    """A UserError for a model whose family translates images, or scores them, instead of sampling from noise."""
+    if model.family.detects:
+        raise UserError(
+            f"this {model.family.name} model scores images for anomalies and does not sample "
+            "from noise; use 'ganforge detect' (GanModel.detect)"
+        )
     if model.family.directions:
         raise UserError(
             f"this {model.family.name} model translates images and does not sample "

@@ -43,7 +43,9 @@ class Family:
     directions: Mapping[str, str] = field(default_factory=dict)  # translation: direction -> network ({}: G maps noise)
     truncation: str | None = "z"  # where the truncation trick works: "z" (|z_i| <= psi), "w" (StyleGAN), None
     styles: bool = False  # per-layer styles: style mixing and projection into W
+    detects: bool = False  # an anomaly detector (GANomaly): scores inputs, does not sample from noise
     example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example  # for the contract test
+    tabular: str | None = None  # table families: "impute" (missing cells) or "synthesize" (new rows)
     doc: str = ""
 
     def is_conditional(self, model_cfg: ModelConfig) -> bool:
@@ -58,6 +60,11 @@ class Family:
     @property
     def translates(self) -> bool:
         return bool(self.directions)
+
+    @property
+    def generates(self) -> bool:
+        """Whether G maps noise to samples (not a translation model, an imputer or a detector)."""
+        return not self.directions and not self.detects and self.tabular != "impute"
 
 
 MODELS: Registry[Family] = Registry("model family")
@@ -78,6 +85,12 @@ def register_family(
     return add
 
 
-def build_networks(cfg, data_shape: tuple[int, ...], num_classes: int) -> dict[str, nn.Module]:
-    """The networks of cfg.model.family for data of `data_shape` with `num_classes` classes."""
-    return MODELS.get(cfg.model.family).build(cfg.model, data_shape, num_classes)
+def build_networks(
+    cfg, data_shape: tuple[int, ...], num_classes: int, meta: dict | None = None
+) -> dict[str, nn.Module]:
+    """The networks of cfg.model.family for data of `data_shape` with `num_classes` classes; a table
+    family's builder also gets `meta`, what the data set recorded about its columns (`Data.meta`)."""
+    family = MODELS.get(cfg.model.family)
+    if family.tabular:
+        return family.build(cfg.model, data_shape, num_classes, meta=meta or {})
+    return family.build(cfg.model, data_shape, num_classes)

@@ -6,9 +6,11 @@ bound to the method computing its loss) and runs them.
     ConditionalObjective   + class labels, AC-GAN's class loss
     StyleGANObjective      + style mixing, path-length regularisation
     Pix2PixObjective, CycleGANObjective   + L1 / cycle and identity terms, G phase before D phase
+    GANomalyObjective      encoder-decoder-encoder G, feature matching; anomaly scores (anomaly.py)
 """
 
 from ganforge.objectives.adversarial import AdversarialLoss, AdversarialObjective, PenaltyLoss, Verdict
+from ganforge.objectives.anomaly import GANomalyLoss, GANomalyObjective
 from ganforge.objectives.base import Objective, OptimizerSpec, Phase, StepState
 from ganforge.objectives.conditional import ConditionalLoss, ConditionalObjective
 from ganforge.objectives.stylegan import StyleGANLoss, StyleGANObjective
@@ -21,6 +23,8 @@ __all__ = [
     "ConditionalObjective",
     "CycleGANLoss",
     "CycleGANObjective",
+    "GANomalyLoss",
+    "GANomalyObjective",
     "Objective",
     "OptimizerSpec",
     "PenaltyLoss",

@@ -64,6 +64,7 @@ class Objective:
     Loss: type[LossConfig] = LossConfig
     train_keys: frozenset[str] = frozenset()
     ema_network: str | None = "G"  # the network whose EMA is kept (None: no EMA)
+    draws_samples: bool = True  # preview() gives images or 2-D points the loop draws; False: table rows
 
     def __init__(self, cfg, networks: dict[str, nn.Module]):
         self.cfg, self.networks = cfg, networks
@@ -78,6 +79,10 @@ class Objective:
                     f"train.{key}={getattr(cfg.train, key)} has no effect on the {cfg.model.family} "
                     f"family; remove it ({cls.__name__} reads no train.{key})"
                 )
+
+    def bind_data(self, data) -> None:
+        """Called once by the loop with the training `Data`, for objectives that draw their own rows
+        from it (CTGAN's training-by-sampling); the others read only the batches the loop hands them."""
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         return {"G": OptimizerSpec(("G",), "g_optim"), "D": OptimizerSpec(("D",), "d_optim")}
@@ -105,6 +110,13 @@ class Objective:
 
     def load_state_tensors(self, tensors: dict[str, Tensor]) -> None:
         """Restore what `state_tensors` returned."""
+
+    def data_state(self, data) -> dict:
+        """JSON facts the trained networks give about the training data, computed when the last
+        checkpoint of a run is saved and recorded in its state.json as "objective_state" (GANomaly: the
+        range of its anomaly scores on the training set, which scales scores to [0, 1]); {} when there
+        are none. A checkpoint along the way has none; the inference layer computes them when needed."""
+        return {}
 
     def fixed_inputs(self, data, n: int, seed: int) -> dict[str, Tensor]:
         """Inputs for the preview grids, drawn once from their own generator (never the training RNG)."""

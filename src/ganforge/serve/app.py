@@ -31,11 +31,13 @@ from ganforge.serve import ops
 from ganforge.serve.models import ID_RE, ServedModel
 from ganforge.serve.pool import InferencePool, PoolFull
 from ganforge.serve.runs import RunIndex, latest_sample
-from ganforge.serve.uploads import MAX_UPLOAD_BYTES, UploadRefused
+from ganforge.serve.uploads import MAX_CSV_ROWS, MAX_UPLOAD_BYTES, UploadRefused
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # an upload plus its multipart fields
 MAX_COUNT = 256  # images per generate call
+MAX_ROWS = 10_000  # synthetic rows per call
+MAX_IMAGES = 64  # images per detect call (together within MAX_BODY_BYTES)
 MAX_SEED = 2**32 - 1
 TOKEN_COOKIE = "ganforge_token"
 # the page loads nothing from elsewhere; a browser enforces it (and reports any slip as a console error)
@@ -81,6 +83,15 @@ class StyleMixRequest(Body):
     crossover: int = Field(1, ge=1, le=64, description="layers before it take the row's styles, the rest the column's")
     psi: float = Field(1.0, ge=-2, le=2, allow_inf_nan=False, description="truncation in W (1: none)")
     label: Label = None
+
+
+class SynthesizeRequest(Body):
+    model: ModelId
+    n: int = Field(100, ge=1, le=MAX_ROWS, description=f"rows, 1 to {MAX_ROWS:,}")
+    seed: Seed = 0
+    where: dict[Annotated[str, Field(max_length=200)], Annotated[str, Field(max_length=200)]] | None = Field(
+        None, max_length=4, description="{column: category}: only rows of that category (one categorical column)"
+    )
 
 
 def create_app(
@@ -180,6 +191,47 @@ def create_app(
         data = await _read_upload(image)
         return await fast.run(ops.translate, m, data, direction)
 
+    # --- tables and anomaly scores -----------------------------------------------------------------
+    @app.post("/api/impute", tags=["tables"])
+    async def impute(
+        model: Annotated[str, Form(max_length=200)],
+        table: Annotated[
+            UploadFile,
+            File(description=f"a CSV table, at most {MAX_UPLOAD_BYTES // 2**20} MB and {MAX_CSV_ROWS:,} rows"),
+        ],
+        seed: Annotated[int, Form(ge=0, le=MAX_SEED)] = 0,
+    ) -> dict:
+        """Fill the missing cells of an uploaded CSV table (models with `impute`; its columns must be
+        the model's): `csv` (the filled table; observed cells as uploaded), `missing_before` /
+        `missing_after` per column, `preview` (first rows, which cells were filled) and
+        `heatmap_before` / `heatmap_after` (PNGs: missing red, filled blue; rows sampled when many)."""
+        m = served(model)
+        data = await _read_upload(table, "table")
+        return await fast.run(ops.impute_table, m, data, seed)
+
+    @app.post("/api/synthesize", tags=["tables"])
+    async def synthesize(req: SynthesizeRequest) -> dict:
+        """`n` synthetic rows (models with `synthesize-rows`), optionally only those `where` a
+        categorical column holds a category: `csv`, `preview`, and per column `histograms` of the
+        synthetic rows next to the training table's distribution as the checkpoint records it."""
+        m = served(req.model)
+        return await fast.run(ops.synthesize_rows, m, req.n, req.seed, req.where)
+
+    @app.post("/api/detect", tags=["anomaly"])
+    async def detect(
+        model: Annotated[str, Form(max_length=200)],
+        images: Annotated[list[UploadFile], File(description=f"1 to {MAX_IMAGES} images, together at most 8 MB")],
+        threshold: Annotated[float | None, Form(allow_inf_nan=False)] = None,
+    ) -> dict:
+        """Anomaly scores of uploaded images (models with `anomaly`): per file its `score` (0: the
+        training set's most normal image, 1: its least; not clamped) and whether it is over
+        `threshold` (default: the training set's 99th percentile), and a `histogram` of the scores."""
+        m = served(model)
+        if len(images) > MAX_IMAGES:
+            raise HTTPException(413, f"{len(images)} images; at most {MAX_IMAGES} per request")
+        files = [(_file_name(f.filename, i), await _read_upload(f)) for i, f in enumerate(images)]
+        return await fast.run(ops.detect, m, files, threshold)
+
     # --- runs --------------------------------------------------------------------------------------
     @app.get("/api/runs", tags=["runs"])
     def list_runs() -> dict:
@@ -236,12 +288,18 @@ def _check_id(value: str, known, what: str, where: str) -> str:
     return value
 
 
-async def _read_upload(upload: UploadFile) -> bytes:
+async def _read_upload(upload: UploadFile, what: str = "image") -> bytes:
     """The upload's bytes, at most MAX_UPLOAD_BYTES (BodyLimit has already capped the whole request)."""
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"the upload is over {MAX_UPLOAD_BYTES // 2**20} MB; choose a smaller image", 413)
+        raise UploadRefused(f"the upload is over {MAX_UPLOAD_BYTES // 2**20} MB; choose a smaller {what}", 413)
     return data
+
+
+def _file_name(name: str | None, index: int) -> str:
+    """An uploaded file's name as the client gave it, for display only: its last part, at most 80 characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return base[:80] or f"image {index + 1}"
 
 
 # --- errors: one JSON line each ---------------------------------------------------------------------
@@ -425,4 +483,4 @@ def _token_of(scope) -> tuple[str | None, bool]:
     return None, False
 
 
-__all__ = ["MAX_BODY_BYTES", "MAX_COUNT", "create_app", "validation_message"]
+__all__ = ["MAX_BODY_BYTES", "MAX_COUNT", "MAX_IMAGES", "MAX_ROWS", "create_app", "validation_message"]

@@ -12,9 +12,16 @@ Capabilities (the page shows a panel or a control only for a model that lists it
     style-mixing   per-layer styles: rows x columns of seeds, a crossover layer
     project        per-layer styles: an uploaded image projected into W
     translate      image -> image in each of `directions` ("AtoB", "BtoA")
+    impute         a table model that fills missing cells (Family.tabular == "impute"): CSV upload in
+    synthesize-rows  a table model that makes new rows (tabular == "synthesize"); `table` lists the
+                   columns and each categorical column's categories (the page's `where` picker)
+    anomaly        a detector (Family.detects): uploaded images -> scores; `anomaly` holds the
+                   default threshold
+
+Table models and detectors do not sample images or points from noise: they never list `generate`.
 
 Reserved for families not written yet (their endpoints come with them): upscale, inpaint, age,
-caption (text -> image), impute, synthesize-rows, anomaly.
+caption (text -> image).
 """
 
 from __future__ import annotations
@@ -65,7 +72,7 @@ def capabilities(model: GanModel) -> list[str]:
     config (conditional), in the order the page lays out its panels."""
     fam = model.family
     caps = []
-    if not fam.directions:
+    if fam.generates and not fam.tabular:  # a synthesiser's rows are `synthesize-rows`, not a grid
         caps.append("generate")
         if model.kind == "image":
             caps.append("interpolate")
@@ -77,6 +84,12 @@ def capabilities(model: GanModel) -> list[str]:
         caps += ["style-mixing", "project"]
     if fam.directions:
         caps.append("translate")
+    if fam.tabular == "impute":
+        caps.append("impute")
+    if fam.tabular == "synthesize":
+        caps.append("synthesize-rows")
+    if fam.detects:
+        caps.append("anomaly")
     return caps
 
 
@@ -102,6 +115,8 @@ class ServedModel:
             "truncation": None,
             "directions": list(m.family.directions),
             "num_ws": None,
+            "table": None,
+            "anomaly": None,
         }
         if "truncation" in self.caps:
             lo, hi, default = TRUNCATION_RANGE[m.family.truncation]
@@ -110,7 +125,27 @@ class ServedModel:
             from ganforge.inference.styles import style_generator
 
             info["num_ws"] = int(style_generator(m).num_ws)
+        if m.family.tabular:
+            info["table"] = table_info(m)
+        if "anomaly" in self.caps:
+            from ganforge.inference.anomaly import default_threshold
+
+            try:  # recorded by a run's last checkpoint; one along the way computes it once, from its data
+                threshold = default_threshold(m)
+            except UserError:  # that data is not here: the list still answers, /api/detect will say why
+                threshold = None
+            info["anomaly"] = {"threshold": threshold}
         return info
+
+
+def table_info(model: GanModel) -> dict | None:
+    """The columns a table model was trained on (name, kind, categories), from the transforms its
+    checkpoint recorded; None when it recorded none."""
+    state = model.data_meta.get("table")
+    if not state:
+        return None
+    cols = state["schema"]["columns"]
+    return {"columns": [{"name": c["name"], "kind": c["kind"], "categories": list(c["categories"])} for c in cols]}
 
 
 def serve_models(specs: list[str], device: str = "cpu") -> dict[str, ServedModel]:
@@ -132,4 +167,4 @@ def _display_name(spec: str) -> str:
     return p.name
 
 
-__all__ = ["ID_RE", "ServedModel", "capabilities", "load_source", "serve_models", "slug", "unique_ids"]
+__all__ = ["ID_RE", "ServedModel", "capabilities", "load_source", "serve_models", "slug", "table_info", "unique_ids"]

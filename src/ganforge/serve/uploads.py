@@ -5,10 +5,17 @@ formats photos and drawings come in are accepted.
 
     check_image(data)                 -> (width, height, format), or an UploadRefused (4xx)
     image_tensor(data, size, channels) -> [1, C, size, size] in [-1, 1], centre-cropped, resized
+    check_csv(data)                   -> the row count of an uploaded CSV table, counted before any
+                                         parsing and stopped at MAX_CSV_ROWS + 1, or an UploadRefused
+
+A CSV's bytes are capped like an image's, and its rows too: a million short rows fit in a few MB
+but would cost pandas and the model far more; the count stops at the cap, so a huge table is
+refused after reading the cap's worth of lines, never parsed whole.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import warnings
 
@@ -22,6 +29,7 @@ from ganforge.errors import UserError
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # an upload's bytes
 MAX_PIXELS = 4096 * 4096  # an upload's width x height (16.8 megapixels: a phone photo fits)
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "PPM")  # what the page accepts
+MAX_CSV_ROWS = 100_000  # an uploaded table's rows (the header not counted)
 
 
 class UploadRefused(Exception):
@@ -67,4 +75,43 @@ def image_tensor(data: bytes, size: int, channels: int) -> Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float().div(127.5).sub(1)
 
 
-__all__ = ["FORMATS", "MAX_PIXELS", "MAX_UPLOAD_BYTES", "UploadRefused", "check_image", "image_tensor"]
+def check_csv(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int = MAX_CSV_ROWS) -> int:
+    """The number of rows (blank lines not counted, the header neither) of a CSV upload; refuses an
+    empty, oversized, non-UTF-8 or unreadable file, and one with more than `max_rows` rows (counting
+    stops there: 413 without reading on)."""
+    if len(data) > max_bytes:
+        raise UploadRefused(f"the table is {len(data) / 2**20:.1f} MB; at most {max_bytes / 2**20:.0f} MB", 413)
+    if not data.strip():
+        raise UploadRefused("the upload is empty; choose a CSV table with a header row", 400)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UploadRefused(
+            f"the upload is not UTF-8 text ({e.reason} at byte {e.start}); upload a CSV table saved as UTF-8", 415
+        ) from None
+    rows = -1  # the header is not a row
+    try:
+        for row in csv.reader(io.StringIO(text)):
+            if row:
+                rows += 1
+                if rows > max_rows:
+                    raise UploadRefused(
+                        f"the table has more than {max_rows:,} rows; at most {max_rows:,} per upload "
+                        "(split it, or use 'ganforge impute' / 'ganforge synth' on the command line)",
+                        413,
+                    )
+    except csv.Error as e:
+        raise UploadRefused(f"the upload is not a readable CSV table ({e})", 400) from None
+    return max(rows, 0)
+
+
+__all__ = [
+    "FORMATS",
+    "MAX_CSV_ROWS",
+    "MAX_PIXELS",
+    "MAX_UPLOAD_BYTES",
+    "UploadRefused",
+    "check_csv",
+    "check_image",
+    "image_tensor",
+]

@@ -182,8 +182,9 @@ class Trainer:
         self.is_main = self.fabric.is_global_zero
         self.fabric.seed_everything(t.seed + self.fabric.global_rank, verbose=False)
         self.data = data if data is not None else build_dataset(cfg.data, t.seed)
-        self.nets = build_networks(cfg, self.data.shape, self.data.num_classes)
+        self.nets = build_networks(cfg, self.data.shape, self.data.num_classes, self.data.meta)
         self.objective = build_objective(cfg, self.nets)
+        self.objective.bind_data(self.data)  # objectives that sample rows themselves (CTGAN) keep it
         # the run directory is locked and made (or emptied, with --overwrite) only once the data, the
         # networks and the objective were built: a bad input then leaves nothing behind and deletes nothing
         lock = prepare_run_dir(self.run_dir, resume, overwrite) if self.is_main else None
@@ -245,8 +246,10 @@ class Trainer:
             states["objective"] = extra
         return states
 
-    def save(self) -> Path | None:
-        """Rank 0 writes the checkpoint; every rank must call this (each hands rank 0 its RNG state)."""
+    def save(self, final: bool = False) -> Path | None:
+        """Rank 0 writes the checkpoint; every rank must call this (each hands rank 0 its RNG state).
+        `final`: the run ends here (its last step, a signal, a stop), so the objective's `data_state`
+        (a pass over the training data) is recorded too; checkpoints along the way skip it."""
         rng = gather_json(self.fabric, get_rng_state())  # each rank draws its own noise: keep every rank's
         self.has_checkpoint, self._start = True, None  # on every rank: rollbacks now read the disk
         if not self.is_main:
@@ -263,8 +266,11 @@ class Trainer:
             "num_classes": self.data.num_classes,
             "classes": list(self.data.classes),
             "data_kind": self.data.kind,
+            "data_meta": self.data.meta,  # tables: the column transforms inference maps back through
             "nan_lr_scale": self.lr_scale,
         }
+        if final and (facts := self.objective.data_state(self.data)):  # e.g. GANomaly's training-set score range
+            state["objective_state"] = facts
         return save_checkpoint(
             self.run_dir / "checkpoints",
             self.step,
@@ -378,7 +384,7 @@ class Trainer:
                 stacklevel=2,
             )
             return
-        path = good.path if good.path is not None else self.save()
+        path = good.path if good.path is not None else self.save(final=True)
         logger.log(record | {"restored_step": self.step, "checkpoint": str(path)})
         why = (
             "train.nan_policy=stop" if t.nan_policy == "stop" else f"more than train.nan_max_events={t.nan_max_events}"
@@ -455,7 +461,7 @@ class Trainer:
     # --- outputs --------------------------------------------------------------------------------
     @torch.no_grad()
     def sample_grid(self) -> Path | None:
-        if not self.is_main:
+        if not self.is_main or not self.objective.draws_samples:
             return None
         nets = dict(self.nets)
         if self.ema is not None:
@@ -542,7 +548,7 @@ class Trainer:
                     if due(t.sample_every) or self.step == t.steps:
                         last_grid = self.sample_grid()
                     if due(t.ckpt_every) or last:
-                        self.save()
+                        self.save(final=last)
                     if stopping and self.step < t.steps:
                         interrupted = stop.received or "a signal on another rank"
                         logger.log({"kind": "interrupted", "step": self.step, "signal": interrupted})

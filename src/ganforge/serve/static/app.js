@@ -69,6 +69,8 @@ async function init() {
   wireGenerate();
   wireExplore();
   wireTransform();
+  wireTables();
+  wireAnomaly();
   wireRuns(runs.runs);
   if (state.models.length) chooseModel(state.models[0].id);
   else {
@@ -111,6 +113,9 @@ function chooseModel(id) {
     label.append(radio, " " + d.replace("to", " → "));
     dirs.append(label);
   });
+  fillWhere(m);
+  if (m.anomaly) $("det-threshold").value = m.anomaly.threshold === null ? "" : m.anomaly.threshold.toFixed(3);
+  clearResults();
   layout();
 }
 
@@ -266,6 +271,141 @@ function wireTransform() {
       show($("tr-input"), out.input);
       show($("tr-output"), out.output);
       $("tr-caption").textContent = `output (${out.direction})`;
+    }),
+  );
+}
+
+// --- tables ---------------------------------------------------------------------------------------
+const downloads = {}; // link id -> its blob: URL (revoked when replaced)
+
+function offerDownload(id, text) {
+  if (downloads[id]) URL.revokeObjectURL(downloads[id]);
+  downloads[id] = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+  Object.assign($(id), { href: downloads[id], hidden: false });
+}
+
+// a table of texts: header, rows; cls(i, j) -> a class name for a cell (or "")
+function fillTable(table, header, rows, cls) {
+  table.replaceChildren(
+    el("tr", {}, ...header.map((h) => el("th", {}, h))),
+    ...rows.map((r, i) => el("tr", {}, ...r.map((v, j) => el("td", { className: cls ? cls(i, j) : "" }, v)))),
+  );
+}
+
+// another model: the tables and scores shown were the previous model's
+function clearResults() {
+  for (const id of ["imp-before", "imp-after", "imp-download", "syn-download", "det-hist"]) $(id).setAttribute("hidden", "");
+  for (const id of ["imp-preview", "syn-preview", "syn-hists", "det-table"]) $(id).replaceChildren();
+  $("syn-note").textContent = "";
+}
+
+function fillWhere(m) {
+  const cats = m.table ? m.table.columns.filter((c) => c.kind === "categorical") : [];
+  const col = $("syn-col");
+  col.replaceChildren(new Option("(any row)", ""), ...cats.map((c) => new Option(c.name, c.name)));
+  whereValues();
+}
+
+function whereValues() {
+  const m = state.model, name = $("syn-col").value, val = $("syn-val");
+  const c = m && m.table ? m.table.columns.find((x) => x.name === name) : null;
+  val.replaceChildren(...(c ? c.categories.map((k) => new Option(k, k)) : []));
+  val.disabled = !c;
+}
+
+function wireTables() {
+  $("syn-col").addEventListener("change", whereValues);
+  $("imp-go").addEventListener("click", () =>
+    attempt(async () => {
+      const file = $("imp-file").files[0];
+      if (!file) throw new Error("choose a CSV table first");
+      const form = new FormData();
+      form.append("model", state.model.id);
+      form.append("table", file);
+      form.append("seed", $("imp-seed").value || "0");
+      say("imputing…");
+      const out = await api("/api/impute", form, "impute");
+      show($("imp-before"), out.heatmap_before);
+      show($("imp-after"), out.heatmap_after);
+      const counts = out.columns.map((c) => `${c} ${out.missing_before[c]} → ${out.missing_after[c]}`).join(", ");
+      const sampled = out.heatmap_rows < out.rows ? ` (heatmaps: ${out.heatmap_rows} evenly spaced rows)` : "";
+      $("imp-summary").textContent = `${out.rows} rows, ${out.filled} cells filled; missing per column: ${counts}${sampled}. First rows:`;
+      fillTable($("imp-preview"), out.columns, out.preview.rows, (i, j) => (out.preview.filled[i][j] ? "filled" : ""));
+      offerDownload("imp-download", out.csv);
+    }),
+  );
+  $("syn-go").addEventListener("click", () =>
+    attempt(async () => {
+      const col = $("syn-col").value;
+      const body = { model: state.model.id, n: num("syn-n"), seed: num("syn-seed") };
+      if (col) body.where = { [col]: $("syn-val").value };
+      say("synthesizing…");
+      const out = await api("/api/synthesize", body, "synthesize");
+      const hists = $("syn-hists");
+      hists.replaceChildren();
+      for (const h of out.histograms) hists.append(columnHistogram(h));
+      const partial = out.histograms.some((h) => !h.real) ? " Some columns have no recorded training distribution: synthetic only." : "";
+      $("syn-note").textContent = `${out.n} rows${col ? ` where ${col} = ${body.where[col]}` : ""}. Orange: synthetic; blue: ${out.real_note.replace(/^real: /, "")}.${partial}`;
+      fillTable($("syn-preview"), out.columns, out.preview);
+      offerDownload("syn-download", out.csv);
+    }),
+  );
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svgEl(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// bars per bin: a (counts, drawn as shares) and b (shares) side by side; labels under the first and last bin
+function barChart(svg, a, b, labels, title) {
+  const w = Number(svg.getAttribute("width")), h = Number(svg.getAttribute("height")), pad = 22;
+  svg.replaceChildren();
+  svg.removeAttribute("hidden");
+  const total = a.reduce((x, y) => x + y, 0) || 1;
+  const sa = a.map((v) => v / total), sb = b || [];
+  const top = Math.max(...sa, ...sb, 1e-9);
+  const bw = (w - 16) / a.length, inner = b ? bw / 2 - 1 : bw - 2;
+  const y = (v) => h - pad - (v / top) * (h - pad - 18);
+  sa.forEach((v, i) => svg.append(svgEl("rect", { x: 8 + i * bw, y: y(v), width: Math.max(inner, 1), height: h - pad - y(v), class: "bar-a" })));
+  sb.forEach((v, i) => svg.append(svgEl("rect", { x: 8 + i * bw + inner + 1, y: y(v), width: Math.max(inner, 1), height: h - pad - y(v), class: "bar-b" })));
+  svg.append(svgEl("text", { x: 8, y: 12, class: "title" }, title));
+  svg.append(svgEl("text", { x: 8, y: h - 6, class: "axis" }, labels[0]));
+  svg.append(svgEl("text", { x: w - 8, y: h - 6, class: "axis", "text-anchor": "end" }, labels[labels.length - 1]));
+  return svg;
+}
+
+const short = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(3))));
+
+function columnHistogram(h) {
+  const svg = svgEl("svg", { width: 240, height: 140, class: "chart hist", "data-column": h.name });
+  const labels = h.kind === "categorical" ? h.categories : [short(h.edges[0]), short(h.edges[h.edges.length - 1])];
+  return barChart(svg, h.synthetic, h.real, labels, `${h.name} (${h.kind})`);
+}
+
+// --- anomaly --------------------------------------------------------------------------------------
+function wireAnomaly() {
+  $("det-go").addEventListener("click", () =>
+    attempt(async () => {
+      const files = [...$("det-files").files];
+      if (!files.length) throw new Error("choose one or more images first");
+      const form = new FormData();
+      form.append("model", state.model.id);
+      for (const f of files) form.append("images", f);
+      if ($("det-threshold").value !== "") form.append("threshold", $("det-threshold").value);
+      say("scoring…");
+      const out = await api("/api/detect", form, "detect");
+      const hist = out.histogram, edges = hist.edges;
+      barChart($("det-hist"), hist.counts, null, [short(edges[0]), short(edges[edges.length - 1])], "anomaly scores");
+      const lo = edges[0], hi = edges[edges.length - 1], w = 420;
+      const x = 8 + ((out.threshold - lo) / (hi - lo || 1)) * (w - 16);
+      if (x >= 8 && x <= w - 8) $("det-hist").append(svgEl("line", { x1: x, x2: x, y1: 16, y2: 178, class: "threshold" }));
+      $("det-summary").textContent = `${out.count} images, ${out.flagged} over the threshold ${out.threshold.toFixed(3)} (dashed line; default ${out.default_threshold.toFixed(3)}).`;
+      const rows = out.scores.map((s) => [s.name, s.score.toFixed(4), s.anomalous ? "anomalous" : "normal"]);
+      fillTable($("det-table"), ["file", "score", ""], rows, (i) => (out.scores[i].anomalous ? "flagged" : ""));
     }),
   );
 }
