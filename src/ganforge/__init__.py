@@ -1,6 +1,6 @@
 """ganforge: Generative Adversarial Networks, trained, evaluated and served the same way."""
 
-__version__ = "0.1.0"
+from ganforge.version import __version__ as __version__
 
 
 def load(path, device: str = "cpu"):

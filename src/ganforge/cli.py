@@ -579,7 +579,7 @@ def main(argv: list[str] | None = None) -> None:
             if settings["verbose"]:
                 click.echo("".join(traceback.format_exception(e)).rstrip(), err=True)
             sys.exit(2)
-        from ganforge import __version__
+        from ganforge.version import __version__
 
         click.echo(
             f"internal error: this is a bug in ganforge {__version__}, not in what you gave it "

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganforge import __version__
+from ganforge.version import __version__
 from ganforge.config import Config, build, from_saved, save_config
 from ganforge.data import BatchStream, Data, build_dataset
 from ganforge.errors import TrainingStopped, UserError, storage_error
