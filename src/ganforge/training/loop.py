@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganforge.version import __version__
 from ganforge.config import Config, build, from_saved, save_config
 from ganforge.data import BatchStream, Data, build_dataset
 from ganforge.errors import TrainingStopped, UserError, storage_error
@@ -39,6 +38,7 @@ from ganforge.training.hardware import resolve_precision, resolve_threads
 from ganforge.training.lock import LOCK_NAME, RunLock, in_use, lock_holder
 from ganforge.training.logging import RunLogger, save_samples
 from ganforge.training.signals import StopSignals
+from ganforge.version import __version__
 
 
 def build_objective(cfg: Config, networks: dict[str, nn.Module]) -> Objective:
