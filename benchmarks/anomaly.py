@@ -235,7 +235,9 @@ def markdown(args, summary, results, digits, seeds, load_before, load_after, wal
         t = json.loads(line)
         lines.append(
             f"| {t['when']} | {','.join(map(str, t['digits']))} | {','.join(map(str, t['seeds']))} | {t['budget']:g} | "
-            f"{' '.join(t['ganomaly_options']) or '-'} | " + " | ".join("-" if np.isnan(t["means"][m]) else f"{t['means'][m]:.4f}" for m in METHODS) + " |"
+            f"{' '.join(t['ganomaly_options']) or '-'} | "
+            + " | ".join("-" if np.isnan(t["means"][m]) else f"{t['means'][m]:.4f}" for m in METHODS)
+            + " |"
         )
     return "\n".join(lines) + "\n"
 
