@@ -202,7 +202,9 @@ def markdown(args, summary, results, digits, seeds, load_before, load_after, wal
         f"- **kNN**: the mean Euclidean pixel distance to the {args.knn_k} nearest of {args.knn_n:,} normal "
         "training images drawn with the seed (pixels, not LeNet features: that network saw every class's labels).",
         "",
-        "Training the detectors' score range and checkpoints is outside the budget; so is scoring.",
+        "The budget counts training steps only: loading the data and scoring the test split are outside it, and "
+        "IsolationForest and kNN have no budget (they fit in seconds). No checkpoint is saved, so GANomaly's "
+        "training-set score range (the [0, 1] scaling) is not computed here.",
         "",
         "| held-out digit | " + " | ".join(names[m] for m in METHODS) + " |",
         "|---|" + "---|" * len(METHODS),
@@ -222,7 +224,9 @@ def markdown(args, summary, results, digits, seeds, load_before, load_after, wal
         "## Runs tried",
         "",
         "Every invocation of the script, from benchmarks/results/anomaly_trials.jsonl (means over the digits "
-        "and seeds of that run; a run on fewer digits is not comparable with the full table).",
+        "and seeds of that run; a run on fewer digits is not comparable with the full table; - : not run). "
+        "Steps per budget vary with the machine's load (caches and memory bandwidth are shared), "
+        "so equal budgets give unequal step counts.",
         "",
         "| when (UTC) | digits | seeds | budget (CPU-s) | GANomaly options | GANomaly | AE | IForest | kNN |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -231,7 +235,9 @@ def markdown(args, summary, results, digits, seeds, load_before, load_after, wal
         t = json.loads(line)
         lines.append(
             f"| {t['when']} | {','.join(map(str, t['digits']))} | {','.join(map(str, t['seeds']))} | {t['budget']:g} | "
-            f"{' '.join(t['ganomaly_options']) or '-'} | " + " | ".join(f"{t['means'][m]:.4f}" for m in METHODS) + " |"
+            f"{' '.join(t['ganomaly_options']) or '-'} | "
+            + " | ".join("-" if np.isnan(t["means"][m]) else f"{t['means'][m]:.4f}" for m in METHODS)
+            + " |"
         )
     return "\n".join(lines) + "\n"
 

@@ -88,6 +88,11 @@ def test_scaled_scores_span_0_to_1_on_the_training_set(tmp_path):
     assert torch.equal(model.detect(torch.cat([data.x, other])).argsort(), raw.double().argsort())
     with pytest.raises(UserError, match="do not fit"):
         model.detect(torch.zeros(2, 1, 28, 28))
+    # a detector does not sample from noise, nor export a sampling graph
+    with pytest.raises(UserError, match="use 'ganforge detect'"):
+        model.sample(2)
+    with pytest.raises(UserError, match="no sampling graph"):
+        model.export(tmp_path / "g.pt", "torchscript")
 
 
 def test_a_checkpoint_along_the_way_computes_the_range_from_its_data(tmp_path):

@@ -74,8 +74,9 @@ def check_images(model: LoadedModel, images: Tensor) -> None:
 
 def scores(model: LoadedModel, images: Tensor, batch_size: int = 256) -> Tensor:
     """Scaled anomaly scores [N] (float64, on the CPU) of images [N, C, H, W] in [-1, 1]."""
-    facts = score_range(model)
+    require_detector(model)
     check_images(model, images)
+    facts = score_range(model)
     return scale(raw_scores(model.networks["G"], images, batch_size), facts)
 
 
