@@ -45,7 +45,7 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(run2, tmp_path, monkeypatc
     (run / LOCK_NAME).write_text(f"pid {dead.pid} on host here since yesterday\n")
     held = []
     save = Trainer.save
-    monkeypatch.setattr(Trainer, "save", lambda self: held.append(lock_holder(run)) or save(self))
+    monkeypatch.setattr(Trainer, "save", lambda self, **kw: held.append(lock_holder(run)) or save(self, **kw))
     with pytest.warns(UserWarning, match=f"taking over a stale lock \\(pid {dead.pid} "):
         main(["train", "--resume", "train.steps=3", "--out", str(run)])
     assert load_latest(run).step == 3
