@@ -326,10 +326,10 @@ def run_synth(args) -> None:
                 "seed": 0,
                 "tag": args.tag,
                 **{"clf": efficacy(train, test, 0)},
-                **shapes_and_correlations(train, train),
+                **shapes_and_correlations(test, train),  # the real train rows against the real test rows
             }
         )
-    for seed in range(args.seeds):
+    for seed in args.seed_list if args.seed_list is not None else range(args.seeds):
         for method in args.methods:
             if method == "ours":
                 synth, info = ours(train, args.budget, seed, list(args.ctgan or []))
@@ -421,8 +421,11 @@ def gain_runs_section(records: list[dict]) -> list[str]:
     return lines
 
 
-def synth_section(records: list[dict], main_tag: str) -> list[str]:
-    runs = [r for r in records if r["kind"] == "synth" and (r["tag"] == main_tag or r["method"] == "identity")]
+def synth_section(records: list[dict], tags: dict[str, str]) -> list[str]:
+    """`tags`: method -> the tag of its runs shown (the identity row: its latest record, whatever its tag)."""
+    runs = [
+        r for r in records if r["kind"] == "synth" and (r["tag"] == tags.get(r["method"]) or r["method"] == "identity")
+    ]
     lines = [
         "## Synthesis on UCI Adult: machine-learning efficacy, column shapes, correlations",
         "",
@@ -439,6 +442,8 @@ def synth_section(records: list[dict], main_tag: str) -> list[str]:
         "package": "`ctgan` package (PyPI, defaults)",
     }
     for method, rs in _group(runs, lambda r: r["method"]).items():
+        if method == "identity":
+            rs = rs[-1:]  # the latest identity record
         f1 = {c: [r["clf"][c]["f1"] for r in rs] for c in ("logreg", "tree", "forest", "mlp")}
         mean_f1 = [np.mean([r["clf"][c]["f1"] for c in f1]) for r in rs]
         mean_acc = [np.mean([r["clf"][c]["acc"] for c in f1]) for r in rs]
@@ -453,7 +458,8 @@ def synth_section(records: list[dict], main_tag: str) -> list[str]:
 
 def report(args) -> None:
     records = [json.loads(line) for line in open(RESULTS)]
-    loads = [r["load1"] for r in records if "load1" in r and r["tag"] in (args.impute_tag, args.synth_tag)]
+    shown = {args.impute_tag, "drop", *(item.split(":")[1] for item in args.synth_tags)}
+    loads = [r["load1"] for r in records if "load1" in r and r["tag"] in shown]
     lines = [
         "# Tables: GAIN imputation and CTGAN-style synthesis",
         "",
@@ -467,7 +473,7 @@ def report(args) -> None:
     body = args.body.read_text() if args.body else ""
     sections = [
         impute_section(records, args.impute_tag),
-        synth_section(records, args.synth_tag),
+        synth_section(records, dict(item.split(":") for item in args.synth_tags)),
         gain_runs_section(records),
     ]
     text = "\n".join(lines) + "\n" + body + "\n" + "\n\n".join("\n".join(s) for s in sections) + "\n"
@@ -491,6 +497,7 @@ def main() -> None:
     s = sub.add_parser("synth")
     s.add_argument("--methods", nargs="+", default=["ours", "package"])
     s.add_argument("--seeds", type=int, default=3)
+    s.add_argument("--seed-list", type=int, nargs="+", default=None, help="these seeds instead of 0..seeds-1")
     s.add_argument("--budget", type=float, default=180.0)
     s.add_argument("--identity", action="store_true")
     s.add_argument("--ctgan", nargs="*", help="overrides of the ctgan preset, key=value")
@@ -498,7 +505,9 @@ def main() -> None:
     r = sub.add_parser("report")
     r.add_argument("--body", type=Path, default=None, help="text (commands, findings) placed before the tables")
     r.add_argument("--impute-tag", default="main")
-    r.add_argument("--synth-tag", default="main")
+    r.add_argument(
+        "--synth-tags", nargs="+", default=["ours:main", "package:main"], help="method:tag of the runs shown"
+    )
     args = p.parse_args()
     {"impute": run_impute, "synth": run_synth, "report": report}[args.cmd](args)
 
