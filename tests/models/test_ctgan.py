@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from ganforge.api import train_table
 from ganforge.data.tables import ModeEncoder, infer_schema
 from ganforge.objectives.tabular import CondSampler, cond_loss
+from ganforge.training.tables import train_table
 
 from conftest import QUIET, assert_user_error, run_cli
 from tests_helpers import cli_here

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from ganforge.api import load, train_table
+from ganforge.api import load
 from ganforge.errors import UserError
 from ganforge.objectives.imputation import d_loss, fill, g_adv_loss, gain_input, hint, reconstruction
+from ganforge.training.tables import train_table
 
 from conftest import QUIET, assert_user_error, run_cli
 from tests_helpers import cli_here
