@@ -87,3 +87,20 @@ def write_png(path, array):
     """Save a uint8-convertible array [H, W] or [H, W, C] as a PNG, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(array.astype(np.uint8)).save(path)
+
+
+# --- the CLI in this process (no interpreter start-up): a CompletedProcess for conftest.assert_user_error ---
+def cli_here(capsys, *argv: str):
+    """`ganforge ARGV` run through ganforge.cli.main in this process, its exit code and output captured."""
+    import subprocess
+
+    from ganforge.cli import main
+
+    capsys.readouterr()  # drop what earlier code printed
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(argv), code, out.out, out.err)

@@ -94,24 +94,4 @@ def load(path: str | Path, device: str = "cpu") -> GanModel:
     return GanModel.from_path(path, device)
 
 
-def train_table(
-    table: pd.DataFrame | str | Path, preset: str, out: str | Path, overrides: list[str] = (), overwrite: bool = False
-) -> GanModel:
-    """Train a table family on a DataFrame (or a CSV path) with a preset ("gain", "ctgan") and
-    `key=value` overrides into the run directory `out`; returns the trained model."""
-    from ganforge.config import load_config
-    from ganforge.data.tables import as_frame, read_csv, table_data
-    from ganforge.training.loop import Trainer
-
-    cfg = load_config(preset, list(overrides))
-    marker = ""
-    if isinstance(table, (str, Path)):
-        frame, marker = read_csv(table, cfg.data.missing)
-    else:
-        frame = as_frame(table)
-    encoding = "minmax" if cfg.data.name == "table" else "modes"
-    Trainer(cfg, out, overwrite=overwrite, data=table_data(frame, cfg.data, encoding, marker)).fit()
-    return load(out)
-
-
-__all__ = ["GanModel", "load", "to_uint8", "train_table"]
+__all__ = ["GanModel", "load", "to_uint8"]

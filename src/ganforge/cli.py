@@ -151,6 +151,13 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     if per_class and klass is not None:
         raise UserError("--per-class draws every class; drop --class, or drop --per-class for one class")
     model = load(run)
+    if model.kind == "table":
+        verb = (
+            "synth RUN --n N --out rows.csv"
+            if model.family.tabular == "synthesize"
+            else "impute RUN table.csv --out filled.csv"
+        )
+        raise UserError(f"a {model.family.name} model works on tables: use 'ganforge {verb}'")
     npz = out_path.suffix.lower() == ".npz"
     if npz and not per_class:  # streamed: memory holds one batch of samples, whatever --n
         n = 64 if n is None else n

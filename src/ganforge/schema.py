@@ -31,7 +31,7 @@ class DataConfig:
     )
     flip: bool = False  # translation: random horizontal flips, the same for both images of a pair
     path: str | None = None  # tables (data.name=table | table-modes): the CSV; relative: also under data.root
-    missing: list[str] | None = None  # tables: texts meaning "missing"; None: '', NA, N/A, NaN, nan, ?, null, None
+    missing: list[str] | None = None  # tables: texts meaning "missing"; None: tables.DEFAULT_MISSING ('', NA, ?, ...)
     types: str = ""  # tables: column type overrides "name:kind,name:kind", kind continuous | integer | categorical
     holdout: float = 0.0  # tables: the fraction of rows in the test split (data.split=test), drawn with data.split_seed
     split_seed: int = 0  # tables: seed of the train / test split

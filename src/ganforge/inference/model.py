@@ -153,6 +153,8 @@ class LoadedModel:
 
     @property
     def z_dim(self) -> int:
+        if not hasattr(self.config.model, "z_dim"):
+            raise UserError(f"a {self.family.name} model has no latent space: it maps an input, not noise")
         return self.config.model.z_dim
 
     @property

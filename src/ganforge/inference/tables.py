@@ -143,6 +143,23 @@ def _check_where(schema: TableSchema, where: dict[str, str]) -> tuple[str, str] 
     return name, value
 
 
+def sample_spans(logits: torch.Tensor, spans, generator: torch.Generator) -> torch.Tensor:
+    """G's logits -> a row: tanh on alphas; on each one-hot span a category drawn from softmax(logits)
+    (Gumbel-max: the one-hot of argmax(logits + Gumbel noise)), as CTGAN draws with Gumbel-softmax,
+    seeded by `generator` -- not the arg-max, which would give every uncertain row the likeliest category."""
+    out, pos = [], 0
+    for kind, w in spans:
+        part = logits[:, pos : pos + w]
+        if kind == "tanh":
+            out.append(torch.tanh(part))
+        else:
+            u = torch.rand(part.shape, generator=generator).clamp_(1e-10, 1 - 1e-10)
+            pick = (part - torch.log(-torch.log(u))).argmax(1)
+            out.append(torch.nn.functional.one_hot(pick, w).to(part.dtype))
+        pos += w
+    return torch.cat(out, 1)
+
+
 @torch.no_grad()
 def synthesize(
     model: LoadedModel,
@@ -154,7 +171,7 @@ def synthesize(
 ) -> pd.DataFrame:
     """n synthetic rows as a DataFrame with the training table's columns and dtypes, reproducible from
     `seed`. Unconditioned: G's conditional vector is drawn as the training data's category frequencies
-    (CTGAN's sampling). `where={"col": "value"}`: the conditional vector names that category and only
+    (CTGAN's sampling); categories and modes are drawn from G's softmax (`sample_spans`). `where={"col": "value"}`: the conditional vector names that category and only
     rows that hold it are kept (rejection, at most `max_rounds` batches)."""
     if n < 1:
         raise UserError(f"--n {n}: at least 1 row")
@@ -177,7 +194,8 @@ def synthesize(
             cond = fixed.expand(batch_size, -1)
         else:
             cond = sampler.sample(batch_size, gen, log=False)[0]
-        x = G(z.to(model.device), None if cond is None else cond.to(model.device)).cpu().numpy()
+        _, logits = G(z.to(model.device), None if cond is None else cond.to(model.device), return_logits=True)
+        x = sample_spans(logits.cpu(), G.spans, gen).numpy()
         cols = enc.decode(x)
         if cond_on is not None:
             keep = cols[cond_on[0]] == cond_on[1]

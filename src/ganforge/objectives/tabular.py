@@ -7,8 +7,8 @@ Every D and G step draws its own batch (no batch from the loop):
     2. cond = the one-hot of (j, k) in the conditional vector (all categorical columns' one-hots);
     3. a real row holding category k in column j, uniformly among them (D's real batch);
     4. fakes G(z, cond); D judges (row, cond) pairs in PacGAN packs of model.pack rows.
-Loss: the registered adversarial loss (Wasserstein) + the gradient penalty from `ganforge.regularizers`
-(WGAN-GP, lambda = loss.gp); G adds loss.cond_weight x the cross-entropy between its logits for column
+Loss: the registered adversarial loss (Wasserstein) + WGAN-GP (lambda = loss.gp) on
+`ganforge.regularizers.input_gradients`, its norm taken per pack as CTGAN's code does; G adds loss.cond_weight x the cross-entropy between its logits for column
 j and category k, so that G honours the condition. A table without categorical columns has no
 conditional vector: real rows are drawn uniformly.
 """
@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from ganforge.errors import UserError
 from ganforge.objectives.adversarial import AdversarialObjective, PenaltyLoss, Verdict, unwrap
 from ganforge.objectives.base import Phase, StepState
+from ganforge.regularizers import input_gradients, weighted_penalties
 
 
 @dataclass
@@ -168,6 +169,26 @@ class CTGANObjective(AdversarialObjective):
             loss = loss + self.cfg.loss.cond_weight * ce
             logs["cond_ce"] = ce.item()
         return loss, logs
+
+    def d_penalty(self, real: Tensor, fake: Tensor, y: Tensor | None) -> tuple[Tensor, dict[str, float]]:
+        """WGAN-GP over packs, as CTGAN's code: the norm of D's input gradient is taken over each pack of
+        model.pack rows (one critic value), not over each row -- per row, the packs' norms could reach
+        sqrt(pack). Other penalties (r1, r2) as the shared objective has them."""
+        pack = self.cfg.model.pack
+        if "gp" not in self.penalties or pack == 1:
+            return super().d_penalty(real, fake, y)
+        D = unwrap(self.networks["D"])
+        eps = torch.rand(len(real), 1, device=real.device, dtype=real.dtype)
+        x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+        grad = input_gradients(D, x_hat, y)  # [N, F]
+        norms = grad.reshape(len(grad) // pack, -1).norm(dim=1)  # [N / pack]: one per critic value
+        gp = (norms - 1).square().mean()
+        total, logs = self.penalties["gp"] * gp, {"reg_gp": gp.item()}
+        others = {k: w for k, w in self.penalties.items() if k != "gp"}
+        if others:
+            more, more_logs = weighted_penalties(D, others, real=real, fake=fake, y=y)
+            total, logs = total + more, logs | more_logs
+        return total, logs
 
     def fixed_inputs(self, data, n: int, seed: int) -> dict[str, Tensor]:
         gen = torch.Generator().manual_seed(seed + 7919)
