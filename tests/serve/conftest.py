@@ -28,7 +28,7 @@ RUNS = {
     "points": ("mlp", (2,), False),  # a 2-D point model: the generate panel draws a scatter plot
     "ganomaly": ("ganomaly", (1, 32, 32), False),  # a detector: the anomaly panel
 }
-# table runs (ganforge.api.train_table): run name -> (preset, overrides, table: its complete rows only?)
+# table runs (ganforge.training.tables.train_table): run name -> (preset, overrides, table: its complete rows only?)
 TABLE_RUNS = {
     "gain": ("gain", ["train.batch_size=16"], False),
     "ctgan": ("ctgan", ["train.batch_size=20", "model.pack=10", "model.hidden=32"], True),  # a synthesiser: whole rows
@@ -71,7 +71,7 @@ def table_frame(n: int = 60, seed: int = 0) -> pd.DataFrame:
 
 
 def train_table_run(run: Path, csv: Path, preset: str, overrides: list[str]) -> Path:
-    from ganforge.api import train_table
+    from ganforge.training.tables import train_table
 
     train_table(csv, preset, run, [*QUIET, "train.steps=2", "train.ckpt_every=0", *overrides])
     return run
