@@ -8,14 +8,10 @@ import subprocess
 
 
 def cpu_name() -> str:
-    """The processor's model name from /proc/cpuinfo ("unknown CPU" where there is none)."""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
+    """The processor's model name ("unknown CPU" where /proc/cpuinfo has none): what training reads."""
+    from ganforge.training.hardware import cpu_features
+
+    return cpu_features().name
 
 
 def describe() -> str:

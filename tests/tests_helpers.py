@@ -1,5 +1,8 @@
 """Small builders several test folders share (conftest.py holds the fixtures)."""
 
+import base64
+import io
+
 import numpy as np
 import torch
 from PIL import Image
@@ -104,3 +107,16 @@ def cli_here(capsys, *argv: str):
         code = e.code
     out = capsys.readouterr()
     return subprocess.CompletedProcess(list(argv), code, out.out, out.err)
+
+
+# --- the studio's API answers and uploads (tests/serve/) ---
+def pixels(b64: str) -> np.ndarray:
+    """A base64 PNG from the API as an array [H, W] or [H, W, C]."""
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))))
+
+
+def png_bytes(size: int = 32, mode: str = "L", seed: int = 0) -> bytes:
+    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3) if mode == "RGB" else (size, size))
+    buf = io.BytesIO()
+    Image.fromarray(arr.astype(np.uint8), mode).save(buf, format="PNG")
+    return buf.getvalue()

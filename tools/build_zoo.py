@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ganforge.training.hardware import cpu_features
+
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 if str(SRC) not in sys.path:  # run from a checkout without installing
@@ -69,17 +71,6 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-# --- machine --------------------------------------------------------------------------------------
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
@@ -106,7 +97,7 @@ def machine(load_start: float) -> dict:
     import torch
 
     return {
-        "cpu": cpu_name(),
+        "cpu": cpu_features().name,
         "cores": os.cpu_count(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "python": platform.python_version(),

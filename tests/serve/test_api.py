@@ -2,8 +2,6 @@
 with httpx. Every endpoint, every bad request of issue 17 (each followed by a good request that shows
 the server still answers), the token guard of a non-local configuration, and the CLI's refusals."""
 
-import base64
-import io
 import json
 import struct
 import threading
@@ -13,7 +11,6 @@ import zlib
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
 
 from ganforge.errors import UserError
 from ganforge.serve.app import create_app
@@ -21,24 +18,13 @@ from ganforge.serve.models import serve_models
 from ganforge.serve.server import BackgroundServer, is_loopback, serve
 
 from conftest import assert_user_error, run_cli
+from tests_helpers import pixels, png_bytes
 
 
 @pytest.fixture(scope="module")
 def client(studio):
     with httpx.Client(base_url=studio, timeout=60) as c:
         yield c
-
-
-def pixels(b64: str) -> np.ndarray:
-    """A base64 PNG from the API as an array [H, W] or [H, W, C]."""
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))))
-
-
-def png_bytes(size: int = 32, mode: str = "L", seed: int = 0) -> bytes:
-    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3) if mode == "RGB" else (size, size))
-    buf = io.BytesIO()
-    Image.fromarray(arr.astype(np.uint8), mode).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def png_header(width: int, height: int) -> bytes:

@@ -4,7 +4,6 @@ GANomaly runs): imputation that never alters an observed cell, synthetic rows wi
 issue 17 for them -- a million-row CSV, an oversized one, wrong columns, a ragged or binary file,
 an unknown condition, too many images -- each refused in one JSON line and followed by a good request."""
 
-import base64
 import csv
 import io
 
@@ -12,22 +11,11 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from ganforge.serve.app import MAX_IMAGES, MAX_ROWS
 from ganforge.serve.uploads import MAX_CSV_ROWS, MAX_UPLOAD_BYTES
 
-
-def pixels(b64: str) -> np.ndarray:
-    """A base64 PNG from the API as an array [H, W] or [H, W, C]."""
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))))
-
-
-def png_bytes(size: int = 32, mode: str = "L", seed: int = 0) -> bytes:
-    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3) if mode == "RGB" else (size, size))
-    buf = io.BytesIO()
-    Image.fromarray(arr.astype(np.uint8), mode).save(buf, format="PNG")
-    return buf.getvalue()
+from tests_helpers import pixels, png_bytes
 
 
 def refused(resp: httpx.Response, status: int, *fragments: str) -> str:
