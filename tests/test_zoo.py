@@ -11,12 +11,12 @@ import torch
 
 from ganforge import load, zoo
 from ganforge.api import GanModel
-from ganforge.cli import main
 from ganforge.config import from_saved
 from ganforge.errors import UserError
 from ganforge.models.registry import build_networks
 
 from conftest import assert_user_error, run_cli
+from tests_helpers import cli_here
 
 ENTRIES = zoo.entries()
 NAMES = [e.name for e in ENTRIES]
@@ -28,13 +28,8 @@ FP16_TOLERANCE = 0.02
 
 def cli(capsys, *args):
     """`ganforge ARGS` in this process: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    proc = cli_here(capsys, *args)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_the_package_ships_a_zoo_within_20_mb():

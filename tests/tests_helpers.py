@@ -3,6 +3,7 @@
 import base64
 import io
 
+import httpx
 import numpy as np
 import torch
 from PIL import Image
@@ -120,3 +121,14 @@ def png_bytes(size: int = 32, mode: str = "L", seed: int = 0) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr.astype(np.uint8), mode).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def refused(resp: httpx.Response, status: int, *fragments: str) -> str:
+    """The response is `status` with a one-line JSON {"error": ...} holding every fragment."""
+    assert resp.status_code == status, (resp.status_code, resp.text)
+    assert resp.headers["content-type"].startswith("application/json")
+    message = resp.json()["error"]
+    assert isinstance(message, str) and "\n" not in message and message
+    for frag in fragments:
+        assert frag in message, (frag, message)
+    return message

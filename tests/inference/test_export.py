@@ -7,14 +7,12 @@ line refuses a bad format, a model without a generator and an existing file in o
 import json
 import sys
 import warnings
-from types import SimpleNamespace
 
 import onnxruntime as ort  # the test extra has it: these tests run, never skip
 import pytest
 import torch
 
 from ganforge.api import GanModel, load
-from ganforge.cli import main
 from ganforge.config import load_config
 from ganforge.errors import UserError
 from ganforge.inference.export import FORMATS, export, export_onnx
@@ -22,6 +20,7 @@ from ganforge.models.registry import build_networks
 from ganforge.training.loop import train
 
 from conftest import TINY, assert_user_error, run_cli, tiny_model
+from tests_helpers import cli_here
 
 CASES = {  # name -> (overrides, data shape, classes, direction)
     "dcgan": (tiny_model("dcgan"), (1, 28, 28), 0, None),
@@ -179,7 +178,7 @@ def test_the_command_writes_a_checked_file_and_keeps_an_existing_one(tiny_run, t
     torch.testing.assert_close(run_file(out, "torchscript", {"z": z}), load(tiny_run).generate(z), rtol=0, atol=1e-4)
     before = out.read_bytes()
     assert_user_error(
-        cli(capsys, "export", str(tiny_run), "--format", "torchscript", "--out", str(out)), "already exists"
+        cli_here(capsys, "export", str(tiny_run), "--format", "torchscript", "--out", str(out)), "already exists"
     )
     assert out.read_bytes() == before
     assert_user_error(
@@ -187,21 +186,10 @@ def test_the_command_writes_a_checked_file_and_keeps_an_existing_one(tiny_run, t
         "'tflite' is not one of 'onnx', 'torchscript'",
     )
     assert_user_error(
-        cli(capsys, "export", str(tiny_run), "--format", "torchscript", "--out", str(out), "--opset", "17"),
+        cli_here(capsys, "export", str(tiny_run), "--format", "torchscript", "--out", str(out), "--opset", "17"),
         "--opset 17 applies to ONNX files only",
     )
     assert [p.name for p in tmp_path.iterdir()] == ["g.pt"]
-
-
-def cli(capsys, *args: str) -> SimpleNamespace:
-    """`ganforge ARGS` in this process (so a test can hand it a model), as run_cli reports it."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    captured = capsys.readouterr()
-    return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
 
 
 def test_a_model_without_a_generator_is_one_line(tiny_run, tmp_path, capsys, monkeypatch):
@@ -210,7 +198,7 @@ def test_a_model_without_a_generator_is_one_line(tiny_run, tmp_path, capsys, mon
     loaded = load(tiny_run)
     no_g = GanModel.from_networks(loaded.config, {"D": loaded.networks["D"]}, loaded.data_shape)
     monkeypatch.setattr(ganforge.api, "load", lambda run, device="cpu": no_g)
-    proc = cli(capsys, "export", str(tiny_run), "--format", "torchscript", "--out", str(tmp_path / "g.pt"))
+    proc = cli_here(capsys, "export", str(tiny_run), "--format", "torchscript", "--out", str(tmp_path / "g.pt"))
     assert_user_error(proc, "this dcgan model has no generator network 'G' to export (its networks: D)")
     assert not (tmp_path / "g.pt").exists()
 

@@ -18,7 +18,7 @@ from ganforge.serve.models import serve_models
 from ganforge.serve.server import BackgroundServer, is_loopback, serve
 
 from conftest import assert_user_error, run_cli
-from tests_helpers import pixels, png_bytes
+from tests_helpers import pixels, png_bytes, refused
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +37,6 @@ def png_header(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
     )
-
-
-def refused(resp: httpx.Response, status: int, *fragments: str) -> str:
-    """The response is `status` with a one-line JSON {"error": ...} holding every fragment."""
-    assert resp.status_code == status, (resp.status_code, resp.text)
-    assert resp.headers["content-type"].startswith("application/json")
-    message = resp.json()["error"]
-    assert isinstance(message, str) and "\n" not in message and message
-    for frag in fragments:
-        assert frag in message, (frag, message)
-    return message
 
 
 def still_serving(client: httpx.Client) -> None:

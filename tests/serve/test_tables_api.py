@@ -15,18 +15,7 @@ import pytest
 from ganforge.serve.app import MAX_IMAGES, MAX_ROWS
 from ganforge.serve.uploads import MAX_CSV_ROWS, MAX_UPLOAD_BYTES
 
-from tests_helpers import pixels, png_bytes
-
-
-def refused(resp: httpx.Response, status: int, *fragments: str) -> str:
-    """The response is `status` with a one-line JSON {"error": ...} holding every fragment."""
-    assert resp.status_code == status, (resp.status_code, resp.text)
-    assert resp.headers["content-type"].startswith("application/json")
-    message = resp.json()["error"]
-    assert isinstance(message, str) and "\n" not in message and message
-    for frag in fragments:
-        assert frag in message, (frag, message)
-    return message
+from tests_helpers import pixels, png_bytes, refused
 
 
 @pytest.fixture(scope="module")
