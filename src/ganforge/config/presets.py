@@ -210,6 +210,15 @@ PRESETS.register(
     doc="Conditional GAN (Mirza & Osindero 2014) on DCGAN networks: label embedding joined to z and to D's input",
 )
 PRESETS.register(
+    "cdcgan-mnist",
+    {
+        "data": {"name": "mnist"},
+        "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "cond_g": "cbn", "cond_d": "projection"},
+        "train": {"steps": 10000},
+    },
+    doc="Conditional DCGAN: class-conditional BatchNorm in G, a projection discriminator (Miyato & Koyama 2018)",
+)
+PRESETS.register(
     "acgan-mnist",
     {
         "data": {"name": "mnist"},

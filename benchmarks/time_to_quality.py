@@ -1,0 +1,351 @@
+"""Time to quality: each family's main preset trained for a budget of process CPU-seconds, scored at
+fixed fractions of the budget, beside the same networks trained by the plain DCGAN-tutorial recipe.
+
+    export GANFORGE_DATA=../shared/data
+    python benchmarks/time_to_quality.py train dcgan-mnist [--recipe ganforge|plain] [--budget-min 10]
+    python benchmarks/time_to_quality.py eval dcgan-mnist [--recipe ...] [--n 10000]
+    python benchmarks/time_to_quality.py report
+
+Budget: `time.process_time()` of the training process (all of its threads counted; the runs use one
+torch thread, `train.threads=1`), checked after every step; the checkpoints written at 1/8, 1/4, 1/2
+and 1 of the budget are not counted in it. The plain recipe is what a user would run instead: the
+same networks, Adam 2e-4 (0.5, 0.999), the BCE (non-saturating) loss, one D step, no EMA, no
+regulariser or augmentation, fp32, separate fakes for D and G, run through the same loop.
+
+Scores: ganforge's LeNet features (`lenet-mnist` / `lenet-fashion`), n samples (10,000 by default)
+against the whole test split; the share of each class as read by the same LeNet; for conditional
+models the class accuracy (the LeNet reads the class G was asked for) and intra-class FID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import QUIET_RUN, describe  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "runs" / "time-to-quality"
+OUT_MD = REPO / "docs" / "benchmarks" / "time_to_quality.md"
+IMG_DIR = REPO / "docs" / "benchmarks" / "img"
+FRACTIONS = (0.125, 0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the issue's table: a preset, its budget, how it is scored, what it must reach."""
+
+    label: str
+    preset: str
+    budget_min: float
+    data: str  # mnist | fashion-mnist: the reference test split and the LeNet that scores it
+    must: str  # the target, as the issue states it
+    overrides: tuple[str, ...] = ()  # on the preset: the recipe under test
+    conditional: bool = False
+    plain_extra: tuple[str, ...] = field(default=())  # what the plain recipe still needs (e.g. its own loss name)
+
+
+ROWS: dict[str, Row] = {
+    "dcgan-mnist": Row("DCGAN, MNIST 28 px", "dcgan-mnist", 10, "mnist", "FID <= 80, 10 classes each 7-13%"),
+    "dcgan-fashion": Row("DCGAN, Fashion-MNIST 28 px", "dcgan-fashion", 10, "fashion-mnist", "FID <= 60"),
+    "cdcgan-mnist": Row(
+        "conditional DCGAN (cond. BN G, projection D), MNIST",
+        "cdcgan-mnist",
+        15,
+        "mnist",
+        "class acc >= 97%, FID <= 1.5x the unconditional",
+        conditional=True,
+    ),
+    "acgan-mnist": Row(
+        "AC-GAN, MNIST", "acgan-mnist", 15, "mnist", "class acc >= 97%, intra-class FID <= 3x FID", conditional=True
+    ),
+    "cgan-mnist": Row(
+        "CGAN, MNIST", "cgan-mnist", 15, "mnist", "class acc >= 97%, intra-class FID <= 3x FID", conditional=True
+    ),
+    "quickstart": Row("quickstart (embedded test split)", "quickstart", 3, "mnist", "FID <= 250 on 2,000 samples"),
+}
+
+PLAIN = [
+    "loss.name=nonsaturating",
+    "g_optim.name=adam",
+    "d_optim.name=adam",
+    "g_optim.lr=2e-4",
+    "d_optim.lr=2e-4",
+    "g_optim.beta1=0.5",
+    "d_optim.beta1=0.5",
+    "g_optim.beta2=0.999",
+    "d_optim.beta2=0.999",
+    "train.ema=null",
+    "train.d_steps=1",
+    "train.precision=32",
+    "train.channels_last=false",
+    "loss.share_fake=false",
+]
+
+
+def run_dir(name: str, recipe: str, seed: int, tag: str = "") -> Path:
+    """runs/time-to-quality/ROW-RECIPE[-TAG]-sSEED: a tag names a recipe tried beside the preset's."""
+    return RUNS / f"{name}-{recipe}{'-' + tag if tag else ''}-s{seed}"
+
+
+def config_for(name: str, recipe: str, seed: int, extra: list[str]):
+    from ganforge.config import load_config
+
+    row = ROWS[name]
+    common = [*QUIET_RUN, "train.steps=100000000", f"train.seed={seed}", f"train.keep_ckpts={len(FRACTIONS) + 1}"]
+    recipe_overrides = list(row.overrides) if recipe == "ganforge" else [*PLAIN, *row.plain_extra]
+    return load_config(row.preset, [*common, *recipe_overrides, *extra])
+
+
+def train(name: str, recipe: str, seed: int, budget_min: float | None, extra: list[str], tag: str = "") -> dict:
+    """Train for the row's budget of process CPU-seconds; a checkpoint at each fraction of it."""
+    from ganforge.training.loop import Trainer
+
+    row = ROWS[name]
+    budget = 60.0 * (budget_min if budget_min is not None else row.budget_min)
+    cfg = config_for(name, recipe, seed, extra)
+    out = run_dir(name, recipe, seed, tag)
+    trainer = Trainer(cfg, out, overwrite=True)
+    for net in trainer.nets.values():
+        net.train()
+    points, excluded = [], 0.0
+    t0, w0 = time.process_time(), time.perf_counter()
+    for frac in FRACTIONS:
+        while time.process_time() - t0 - excluded < frac * budget:
+            trainer.train_step()
+        s0 = time.process_time()
+        trainer.cfg.train.steps = trainer.step
+        path = trainer.save(final=frac == FRACTIONS[-1])
+        excluded += time.process_time() - s0
+        points.append(
+            {"fraction": frac, "step": trainer.step, "cpu_s": time.process_time() - t0 - excluded, "ckpt": str(path)}
+        )
+        print(json.dumps(points[-1]), flush=True)
+    trainer.sample_grid()
+    info = {
+        "row": name,
+        "recipe": recipe,
+        "seed": seed,
+        "tag": tag,
+        "budget_cpu_s": budget,
+        "wall_s": time.perf_counter() - w0,
+        "points": points,
+        "batch_size": cfg.train.batch_size,
+        "overrides": [*(row.overrides if recipe == "ganforge" else PLAIN), *extra],
+        "precision": trainer.setup["precision"],
+        "machine": describe(),
+        "load_start": os.getloadavg()[0],
+    }
+    (out / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def class_shares(model, n: int, extractor: str) -> list[float]:
+    """The share of each class among n unconditional samples, as the LeNet reads them."""
+    from ganforge.inference.sampling import sample_batches
+    from ganforge.metrics.extractors import get_extractor
+
+    net = get_extractor(extractor)
+    counts = torch.zeros(10)
+    for x, _ in sample_batches(model, n, seed=1, batch_size=500):
+        counts += torch.bincount(net(x).logits.argmax(1), minlength=10).float()
+    return (counts / counts.sum()).tolist()
+
+
+def evaluate_run(name: str, recipe: str, seed: int, n: int, tag: str = "") -> dict:
+    from ganforge.inference.model import load_model
+    from ganforge.metrics import evaluate
+    from ganforge.metrics.pipeline import model_sampler
+    from ganforge.metrics.sources import SamplerSource
+
+    row = ROWS[name]
+    info = json.loads((run_dir(name, recipe, seed, tag) / "bench.json").read_text())
+    ref, extractor = f"{row.data}:test", f"lenet-{'fashion' if row.data == 'fashion-mnist' else 'mnist'}"
+    metrics = "fid,ifid,acc" if row.conditional else "fid"
+    for point in info["points"]:
+        t0 = time.process_time()
+        model = load_model(point["ckpt"])  # the EMA generator where the run kept one
+        source = SamplerSource(model_sampler(model), n, 0, name=f"{name}-{recipe}-step{point['step']}")
+        out = evaluate(source, ref=ref, metrics=metrics, n=n, extractor=extractor, progress=False)
+        if not row.conditional:
+            out["class_shares"] = class_shares(model, n, extractor)
+        point["scores"] = {"n": n, **out, "eval_cpu_s": time.process_time() - t0}
+        print(json.dumps({"fraction": point["fraction"], **point["scores"]}), flush=True)
+    info["eval_load"] = os.getloadavg()[0]
+    (run_dir(name, recipe, seed, tag) / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+# --- report ---------------------------------------------------------------------------------------
+def holds(name: str, scores: dict, uncond_fid: float | None) -> tuple[bool, str]:
+    """Whether a row's must target holds on these scores, and the figures it was judged on."""
+    fid = scores["fid"]
+    if name == "dcgan-mnist":
+        lo, hi = min(scores["class_shares"]), max(scores["class_shares"])
+        return fid <= 80 and lo >= 0.07 and hi <= 0.13, f"FID {fid:.1f}; classes {lo:.1%}-{hi:.1%}"
+    if name == "dcgan-fashion":
+        return fid <= 60, f"FID {fid:.1f}"
+    if name == "quickstart":
+        return fid <= 250, f"FID {fid:.1f} ({scores['n']} samples)"
+    acc, ifid = scores["acc"], scores["ifid"]
+    text = f"acc {acc:.1%}; FID {fid:.1f}; intra-class FID {ifid:.1f}"
+    if name == "cdcgan-mnist":
+        ok = acc >= 0.97 and uncond_fid is not None and fid <= 1.5 * uncond_fid
+        return ok, text + (
+            f" (unconditional {uncond_fid:.1f})" if uncond_fid is not None else " (no unconditional run)"
+        )
+    return acc >= 0.97 and ifid <= 3 * fid, text
+
+
+def load_runs() -> list[dict]:
+    runs = []
+    for path in sorted(RUNS.glob("*/bench.json")):
+        info = json.loads(path.read_text())
+        if info.get("row") in ROWS and all("scores" in p for p in info["points"]):
+            info["dir"] = path.parent
+            info.setdefault("tag", "")
+            runs.append(info)
+    return runs
+
+
+def plot_curves(name: str, runs: list[dict]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4), dpi=100)
+    for info in runs:
+        xs = [p["cpu_s"] / 60 for p in info["points"]]
+        ys = [p["scores"]["fid"] for p in info["points"]]
+        label = info["recipe"] + (f" ({info['tag']})" if info["tag"] else "") + f" s{info['seed']}"
+        main = not info["tag"]
+        ax.plot(xs, ys, marker="o", lw=2 if main else 1, alpha=1 if main else 0.5, label=label)
+    ax.set_xlabel("training CPU-minutes")
+    ax.set_ylabel("FID (LeNet features)")
+    ax.set_yscale("log")
+    ax.set_title(ROWS[name].label, fontsize=9)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    out = IMG_DIR / f"ttq_{name}.png"
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def copy_grid(info: dict) -> Path | None:
+    grids = sorted((info["dir"] / "samples").glob("step_*.png"))
+    if not grids:
+        return None
+    out = IMG_DIR / f"ttq_{info['row']}_{info['recipe']}{'_' + info['tag'] if info['tag'] else ''}.png"
+    out.write_bytes(grids[-1].read_bytes())
+    return out
+
+
+def report() -> None:
+    runs = load_runs()
+    if not runs:
+        raise SystemExit(f"no evaluated runs under {RUNS}: run `train` and `eval` first")
+    IMG_DIR.mkdir(parents=True, exist_ok=True)
+    by_row = {name: [r for r in runs if r["row"] == name] for name in ROWS}
+    uncond = next((r for r in by_row["dcgan-mnist"] if r["recipe"] == "ganforge" and not r["tag"]), None)
+    uncond_fid = uncond["points"][-1]["scores"]["fid"] if uncond else None
+    lines = [
+        "# Time to quality: each family's preset under a CPU budget, beside the plain recipe",
+        "",
+        "Written by `benchmarks/time_to_quality.py report` from the runs it trained and scored; every run "
+        "below, with its command line (`train ROW [--recipe plain] [--tag TAG] OVERRIDES...`, then `eval`):",
+        "",
+        "```",
+        *textwrap.dedent(__doc__.split("\n\n")[1]).strip().splitlines(),
+        "```",
+        "",
+        *[" ".join(part.split()) + "\n" for part in __doc__.split("\n\n")[2:4]],
+        "## The targets (issue 13), at the full budget",
+        "",
+        "| row | budget (CPU-min) | must | ganforge (preset as shipped) | holds | plain recipe | ganforge beats plain |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in ROWS.items():
+        mine = next((r for r in by_row[name] if r["recipe"] == "ganforge" and not r["tag"]), None)
+        plain = next((r for r in by_row[name] if r["recipe"] == "plain" and not r["tag"]), None)
+        if mine is None:
+            lines.append(f"| {row.label} | {row.budget_min:g} | {row.must} | not run | - | - | - |")
+            continue
+        ok, text = holds(name, mine["points"][-1]["scores"], uncond_fid)
+        ptext = holds(name, plain["points"][-1]["scores"], uncond_fid)[1] if plain else "not run"
+        beats = (
+            "-"
+            if plain is None
+            else ("yes" if mine["points"][-1]["scores"]["fid"] < plain["points"][-1]["scores"]["fid"] else "no")
+        )
+        lines.append(
+            f"| {row.label} | {row.budget_min:g} | {row.must} | {text} | {'yes' if ok else '**no**'} | {ptext} | {beats} |"
+        )
+    lines += ["", "## Curves, grids and every run tried", ""]
+    for name, rows in by_row.items():
+        if not rows:
+            continue
+        lines += [f"### {ROWS[name].label}", "", f"![curves](img/{plot_curves(name, rows).name})", ""]
+        lines += [
+            "| recipe | overrides on the preset | seed | steps x batch | "
+            + " | ".join(f"FID at {f:g}" for f in FRACTIONS)
+            + " | at the end | machine |",
+            "|---|---|---|---|" + "---|" * len(FRACTIONS) + "---|---|",
+        ]
+        for info in rows:
+            pts = info["points"]
+            fids = " | ".join(f"{p['scores']['fid']:.1f} ({p['cpu_s'] / 60:.1f} min)" for p in pts)
+            over = " ".join(f"`{o}`" for o in info["overrides"] if info["recipe"] == "ganforge" or o not in PLAIN)
+            recipe = info["recipe"] + (f" ({info['tag']})" if info["tag"] else "")
+            end = holds(name, pts[-1]["scores"], uncond_fid)[1]
+            lines.append(
+                f"| {recipe} | {over or '-'} | {info['seed']} | {pts[-1]['step']} x {info['batch_size']} | {fids} | {end} | "
+                f"{info['machine']}, load {info['load_start']:.1f} at the start, {info['wall_s'] / 60:.0f} min wall |"
+            )
+        lines.append("")
+        for info in rows:
+            grid = copy_grid(info)
+            if grid is not None:
+                lines.append(f"![{info['recipe']} {info['tag']}](img/{grid.name}) ")
+        lines.append("")
+    OUT_MD.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT_MD}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for cmd in ("train", "eval"):
+        p = sub.add_parser(cmd)
+        p.add_argument("row", choices=sorted(ROWS))
+        p.add_argument("--recipe", choices=["ganforge", "plain"], default="ganforge")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--tag", default="", help="names a recipe tried beside the preset (its overrides)")
+        if cmd == "train":
+            p.add_argument("--budget-min", type=float, default=None, help="CPU-minutes (default: the row's)")
+            p.add_argument("overrides", nargs="*", help="extra key=value overrides (a recipe being tried)")
+        else:
+            p.add_argument("--n", type=int, default=10000)
+    sub.add_parser("report")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    if args.cmd == "train":
+        train(args.row, args.recipe, args.seed, args.budget_min, args.overrides, args.tag)
+    elif args.cmd == "eval":
+        evaluate_run(args.row, args.recipe, args.seed, args.n, args.tag)
+    else:
+        report()
+
+
+if __name__ == "__main__":
+    main()
