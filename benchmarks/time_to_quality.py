@@ -117,7 +117,7 @@ def train(name: str, recipe: str, seed: int, budget_min: float | None, extra: li
     trainer = Trainer(cfg, out, overwrite=True)
     for net in trainer.nets.values():
         net.train()
-    points, excluded = [], 0.0
+    points, excluded, load_start = [], 0.0, os.getloadavg()[0]
     t0, w0 = time.process_time(), time.perf_counter()
     for frac in FRACTIONS:
         while time.process_time() - t0 - excluded < frac * budget:
@@ -143,7 +143,8 @@ def train(name: str, recipe: str, seed: int, budget_min: float | None, extra: li
         "overrides": [*(row.overrides if recipe == "ganforge" else PLAIN), *extra],
         "precision": trainer.setup["precision"],
         "machine": describe(),
-        "load_start": os.getloadavg()[0],
+        "load_start": load_start,
+        "load_end": os.getloadavg()[0],
     }
     (out / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
@@ -310,7 +311,7 @@ def report() -> None:
             end = holds(name, pts[-1]["scores"], uncond_fid)[1]
             lines.append(
                 f"| {recipe} | {over or '-'} | {info['seed']} | {pts[-1]['step']} x {info['batch_size']} | {fids} | {end} | "
-                f"{info['machine']}, load {info['load_start']:.1f} at the start, {info['wall_s'] / 60:.0f} min wall |"
+                f"{info['machine']}, load {info['load_start']:.1f} -> {info.get('load_end', float('nan')):.1f}, {info['wall_s'] / 60:.0f} min wall |"
             )
         lines.append("")
         for info in rows:
@@ -333,14 +334,15 @@ def main() -> None:
         p.add_argument("--tag", default="", help="names a recipe tried beside the preset (its overrides)")
         if cmd == "train":
             p.add_argument("--budget-min", type=float, default=None, help="CPU-minutes (default: the row's)")
-            p.add_argument("overrides", nargs="*", help="extra key=value overrides (a recipe being tried)")
         else:
             p.add_argument("--n", type=int, default=10000)
     sub.add_parser("report")
-    args = ap.parse_args()
+    args, overrides = ap.parse_known_args()  # train: key=value overrides (a recipe being tried) anywhere
+    if args.cmd != "train" and overrides or any("=" not in o or o.startswith("-") for o in overrides):
+        ap.error(f"unrecognized arguments: {' '.join(overrides)}")
     torch.set_num_threads(1)
     if args.cmd == "train":
-        train(args.row, args.recipe, args.seed, args.budget_min, args.overrides, args.tag)
+        train(args.row, args.recipe, args.seed, args.budget_min, overrides, args.tag)
     elif args.cmd == "eval":
         evaluate_run(args.row, args.recipe, args.seed, args.n, args.tag)
     else:

@@ -79,3 +79,34 @@ def test_bad_conditioning_options_are_user_errors(tmp_path):
             tmp_path / "c",
             data=labelled(),
         )
+
+
+def test_conditional_bn_lr_mul_scales_the_class_tables_and_their_step():
+    """gamma = 1 + lr_mul * table[y]: one Adam step (about lr per entry) moves gamma lr_mul times as far."""
+    from ganforge.models.layers import ConditionalBatchNorm2d
+
+    moved = {}
+    for lr_mul in (1.0, 20.0):
+        torch.manual_seed(0)
+        bn = ConditionalBatchNorm2d(3, num_classes=4, lr_mul=lr_mul)
+        x, y = torch.randn(8, 3, 5, 5), torch.arange(8) % 4
+        opt = torch.optim.Adam(bn.parameters(), lr=1e-3)
+        (bn(x, y) * torch.randn(8, 3, 5, 5, generator=torch.Generator().manual_seed(1))).sum().backward()
+        opt.step()
+        with torch.no_grad():
+            out = bn(x, y)
+            torch.testing.assert_close(
+                out, (1 + lr_mul * bn.gain(y))[:, :, None, None] * bn.bn(x) + lr_mul * bn.bias(y)[:, :, None, None]
+            )
+            moved[lr_mul] = (lr_mul * bn.gain.weight).abs().max().item()
+    assert moved[20.0] == pytest.approx(20 * moved[1.0], rel=1e-3)
+
+
+def test_runs_saved_before_cbn_lr_mul_read_their_class_gains_as_stored():
+    from ganforge.config.loader import from_saved
+
+    cfg = cfg_for(VARIANTS["cdcgan-cbn-projection"])
+    assert cfg.model.cbn_lr_mul == 20.0  # the default of new runs
+    saved = cfg.to_dict()
+    del saved["model"]["cbn_lr_mul"]
+    assert from_saved(saved).model.cbn_lr_mul == 1.0

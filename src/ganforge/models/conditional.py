@@ -54,6 +54,10 @@ class ConditioningOptions:
     cond_g: str = "cbn"  # G takes y through cbn (conditional BatchNorm) | concat (embedding joined to z)
     cond_d: str = "projection"  # D takes y through projection (Miyato & Koyama 2018) | concat (embedding maps joined to the image) | acgan (auxiliary classifier, Odena et al. 2017)
     embed_dim: int = 32  # label embedding size for concat conditioning
+    # cond_g=cbn: the class gains and biases move this many times faster than Adam's lr (models/layers.py,
+    # ConditionalBatchNorm2d); 1 is the plain parameterisation, under which G ignored the label for
+    # hundreds of steps (docs/benchmarks/time_to_quality.md)
+    cbn_lr_mul: float = 20.0
 
     @property
     def conditional(self) -> bool:
@@ -66,6 +70,13 @@ class ConditioningOptions:
             raise UserError(f"model.cond_d={self.cond_d!r}: choose projection, concat or acgan")
         if self.embed_dim < 1:
             raise UserError(f"model.embed_dim={self.embed_dim}: must be >= 1, for example 32")
+        if not self.cbn_lr_mul > 0:
+            raise UserError(f"model.cbn_lr_mul={self.cbn_lr_mul}: must be > 0 (1: the plain parameterisation)")
+
+    @classmethod
+    def from_legacy(cls, values: dict) -> dict:
+        """Runs saved before model.cbn_lr_mul existed read their class gains as stored (1)."""
+        return {**values, "cbn_lr_mul": values.get("cbn_lr_mul", 1.0)}
 
 
 @dataclass
@@ -112,10 +123,10 @@ class CondGBlock(GBlock):
     """The SNGAN ResNet up block with conditional BatchNorm in place of both BatchNorms; the condition
     is class labels (num_classes) or a vector [N, cond_dim] (BigGAN: [shared embedding, chunk of z])."""
 
-    def __init__(self, c_in: int, c_out: int, num_classes: int = 0, cond_dim: int = 0):
+    def __init__(self, c_in: int, c_out: int, num_classes: int = 0, cond_dim: int = 0, lr_mul: float = 1.0):
         super().__init__(c_in, c_out, "none")
-        self.bn1 = ConditionalBatchNorm2d(c_in, num_classes, cond_dim)
-        self.bn2 = ConditionalBatchNorm2d(c_out, num_classes, cond_dim)
+        self.bn1 = ConditionalBatchNorm2d(c_in, num_classes, cond_dim, lr_mul)
+        self.bn2 = ConditionalBatchNorm2d(c_out, num_classes, cond_dim, lr_mul)
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:
         h = F.interpolate(F.relu(self.bn1(x, c)), scale_factor=2, mode="nearest")  # [N, c_in, 2H, 2W]
@@ -138,6 +149,7 @@ class CondDCGANGenerator(nn.Module):
         cond: str = "cbn",
         embed_dim: int = 32,
         sn: bool = False,
+        cbn_lr_mul: float = 1.0,
     ):
         super().__init__()
         self.z_dim, self.num_classes, self.cond = z_dim, num_classes, cond
@@ -146,7 +158,9 @@ class CondDCGANGenerator(nn.Module):
         layers = list(base.net)
         if cond == "cbn":
             layers = [
-                ConditionalBatchNorm2d(m.num_features, num_classes) if isinstance(m, nn.BatchNorm2d) else m
+                ConditionalBatchNorm2d(m.num_features, num_classes, lr_mul=cbn_lr_mul)
+                if isinstance(m, nn.BatchNorm2d)
+                else m
                 for m in layers
             ]
         self.net = nn.ModuleList(layers)
@@ -177,6 +191,7 @@ class CondResNetGenerator(nn.Module):
         cond: str = "cbn",
         embed_dim: int = 32,
         sn: bool = False,
+        cbn_lr_mul: float = 1.0,
     ):
         super().__init__()
         self.base, n_up = resnet_plan(resolution)
@@ -184,7 +199,7 @@ class CondResNetGenerator(nn.Module):
         self.embed = nn.Embedding(num_classes, embed_dim) if cond == "concat" else None
         self.linear = nn.Linear(z_dim + (embed_dim if cond == "concat" else 0), width * self.base**2)
         if cond == "cbn":
-            self.blocks = nn.ModuleList([CondGBlock(width, width, num_classes) for _ in range(n_up)])
+            self.blocks = nn.ModuleList([CondGBlock(width, width, num_classes, lr_mul=cbn_lr_mul) for _ in range(n_up)])
         else:
             self.blocks = nn.ModuleList([GBlock(width, width, "batch") for _ in range(n_up)])
         self.bn = norm2d("batch", width)
@@ -307,7 +322,7 @@ def build_cdcgan(cfg: CondDCGANConfig, shape: tuple[int, ...], num_classes: int 
     trunk, feat = dcgan_trunk(c + extra, res, cfg.d_width, cfg.d_norm, cfg.mbstd)
     return {
         "G": CondDCGANGenerator(
-            cfg.z_dim, c, res, num_classes, cfg.g_width, cfg.g_norm, cfg.cond_g, cfg.embed_dim, sn=cfg.g_sn
+            cfg.z_dim, c, res, num_classes, cfg.g_width, cfg.g_norm, cfg.cond_g, cfg.embed_dim, cfg.g_sn, cfg.cbn_lr_mul
         ),
         "D": ConditionalDiscriminator(trunk, feat, num_classes, cfg.cond_d, cfg.embed_dim, sn=cfg.d_sn, init="dcgan"),
     }
@@ -322,7 +337,7 @@ def build_cresnet(cfg: CondResNetConfig, shape: tuple[int, ...], num_classes: in
     trunk, feat = resnet_trunk(c + extra, res, 2 * cfg.d_width, cfg.mbstd)
     return {
         "G": CondResNetGenerator(
-            cfg.z_dim, c, res, num_classes, 4 * cfg.g_width, cfg.cond_g, cfg.embed_dim, sn=cfg.g_sn
+            cfg.z_dim, c, res, num_classes, 4 * cfg.g_width, cfg.cond_g, cfg.embed_dim, cfg.g_sn, cfg.cbn_lr_mul
         ),
         "D": ConditionalDiscriminator(trunk, feat, num_classes, cfg.cond_d, cfg.embed_dim, sn=cfg.d_sn, init="xavier"),
     }
