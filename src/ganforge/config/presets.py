@@ -375,7 +375,11 @@ _SR_MODEL = {
 PRESETS.register(
     "srresnet-photos",
     {
-        "data": {"name": "photos-sr", "resolution": 96, "crops": 8192},  # bsd68 + sun-hays80 under $GANFORGE_DATA/photos
+        "data": {
+            "name": "photos-sr",
+            "resolution": 96,
+            "crops": 8192,
+        },  # bsd68 + sun-hays80 under $GANFORGE_DATA/photos
         "model": {**_SR_MODEL, "stage": "srresnet"},
         "loss": {"content": "l1"},
         "g_optim": {"lr": 5e-4, "beta1": 0.9, "beta2": 0.999},

@@ -29,7 +29,7 @@ def psnr(x: Tensor, y: Tensor) -> Tensor:
 
 def _as_rgb255(x) -> Tensor:
     """[N, 3, H, W] float64 in [0, 255] from a tensor or array [N, 3, H, W] / [3, H, W]."""
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x).double()
+    t = torch.as_tensor(np.array(x) if not isinstance(x, Tensor) else x).double()  # a copy: arrays may be read-only
     if t.ndim == 3:
         t = t[None]
     if t.ndim != 4 or t.shape[1] != 3:
@@ -125,7 +125,7 @@ def laplacian_energy(y: Tensor) -> Tensor:
 def sharpness(x, ref, scale: int = 4, border: int | None = None) -> Tensor:
     """High-frequency energy of `x` relative to `ref` [N]: the mean squared 4-neighbour Laplacian of
     Y_x over that of Y_ref (after `shave`). 1.0: as much fine detail as the reference; bicubic
-    upscaling gives far less (about 0.1-0.3 at x4); above 1: more high frequencies than the original
+    upscaling gives far less (0.03 on Set5, 0.02 on Set14 at x4); above 1: more high frequencies than the original
     (noise, ringing, invented texture). It measures how sharp, not how right: read it beside PSNR."""
     a, b = _pair(x, ref, scale, border)
     return laplacian_energy(a) / laplacian_energy(b).clamp_min(1e-12)
