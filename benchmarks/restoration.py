@@ -165,13 +165,15 @@ def train(name: str, preset: str, budget: float, overrides: list[str]) -> dict:
 
 
 def cmd_train_srresnet(args) -> dict:
-    return train("srresnet", "srresnet-photos", args.budget, args.overrides)
+    return train(args.name or "srresnet", "srresnet-photos", args.budget, args.overrides)
 
 
 def cmd_train_srgan(args) -> dict:
     if not (RUNS / "srresnet" / "checkpoints").is_dir():
         sys.exit(f"no SRResNet run in {RUNS / 'srresnet'}: run train-srresnet first")
-    return train("srgan", "srgan-photos", args.budget, [f"model.init_from={RUNS / 'srresnet'}", *args.overrides])
+    return train(
+        args.name or "srgan", "srgan-photos", args.budget, [f"model.init_from={RUNS / 'srresnet'}", *args.overrides]
+    )
 
 
 def save_crops(models: dict) -> list[Path]:
@@ -242,6 +244,8 @@ def cmd_report(args) -> None:
             "",
         ]
         lines += table(results, test_set) + [""]
+    if any(info["budget_cpu_s"] < 3600 for info in runs.values()):
+        lines += ["**A smoke run**: budgets below the full 3600 CPU-s per model (see the table below).", ""]
     lines += ["| run | budget (CPU-s) | CPU-s | steps | batch | options |", "|---|---|---|---|---|---|"]
     for label, info in runs.items():
         opts = " ".join(info["overrides"]) or "-"
@@ -296,6 +300,11 @@ def main(argv: list[str] | None = None) -> None:
         p = sub.add_parser(name)
         p.add_argument("--budget", type=float, default=budget, help="CPU seconds of training steps")
         p.add_argument("overrides", nargs="*", help="key=value config overrides")
+        p.add_argument(
+            "--name",
+            default=None,
+            help="the run's folder under runs/bench-restoration (trials; report reads the default)",
+        )
         p.set_defaults(fn=fn)
     sub.add_parser("report").set_defaults(fn=cmd_report)
     args = ap.parse_args(argv)
