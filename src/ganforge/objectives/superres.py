@@ -255,8 +255,13 @@ class SuperResObjective(AdversarialObjective):
         mean = torch.tensor(IMAGENET_MEAN, device=sr.device).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD, device=sr.device).view(1, 3, 1, 1)
 
+        # the feature network is not a trained network, so Fabric's wrapper (which autocasts the others)
+        # never sees it: run it in bf16 here too when the run trains in bf16 (about 2x faster on CPU)
+        bf16 = self.cfg.train.precision == "bf16"
+
         def phi(x: Tensor) -> Tensor:
-            return self.features(((x.float() + 1) / 2 - mean) / std)
+            with torch.autocast(sr.device.type, dtype=torch.bfloat16, enabled=bf16):
+                return self.features(((x.float() + 1) / 2 - mean) / std).float()
 
         with torch.no_grad():
             target = phi(hr)
