@@ -158,3 +158,15 @@ def test_random_feature_network_is_fixed_by_its_seed():
 def test_bad_options_are_one_line(overrides, message):
     with pytest.raises(UserError, match=message):
         load_config(None, [*TINY_SR, *overrides])
+
+
+def test_resume_is_exact(tmp_path):
+    """The crops' symmetries are drawn from (seed, step) and the pool is indexed by BatchStream, so 2 + 2
+    resumed steps give the weights of 4 straight ones."""
+    straight = train(tmp_path / "a", steps=4).nets["G"].state_dict()
+    cfg = load_config(None, [*TINY_SR, "train.steps=2", "train.ckpt_every=2"])
+    Trainer(cfg, tmp_path / "b", data=photos()).fit()
+    cfg4 = load_config(None, [*TINY_SR, "train.steps=4"])
+    resumed = Trainer(cfg4, tmp_path / "b", resume=True, data=photos())
+    resumed.fit()
+    torch.testing.assert_close(resumed.nets["G"].state_dict(), straight, rtol=0, atol=0)
