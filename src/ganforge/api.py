@@ -58,6 +58,18 @@ class GanModel(LoadedModel):
 
         return anomaly.scores(self, images, batch_size)
 
+    def upscale(self, image, tile: int | None = 128, margin: int | None = None):
+        """Super-resolution (srgan family): a uint8 image [h, w, 3] (or a PIL image) -> uint8
+        [h s, w s, 3]; a tensor [N, C, h, w] or [C, h, w] in [-1, 1] -> [N, C, h s, w s] in [-1, 1]
+        on the CPU. Large images go through G in overlapping tiles of `tile` input pixels (None:
+        whole); margin None: G's receptive field, so tiles join without seams
+        (ganforge.inference.restoration)."""
+        from ganforge.inference import restoration
+
+        if isinstance(image, Tensor):
+            return restoration.upscale_tensor(self, image, tile, margin)
+        return restoration.upscale(self, image, tile, margin)
+
     def export(
         self,
         path: str | Path,

@@ -389,6 +389,37 @@ def translate(run, input, direction, out, target, paired, overwrite):
 
 @cli.command()
 @click.argument("run", type=click.Path())
+@click.argument("input", type=click.Path(), metavar="IMAGE_OR_FOLDER")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default="upscaled",
+    show_default=True,
+    help="Folder for <name>.png per input.",
+)
+@click.option(
+    "--tile",
+    type=int,
+    default=128,
+    show_default=True,
+    help="Input pixels per tile side (overlapping tiles keep memory bounded; 0: whole images).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing files in --out.")
+def upscale(run, input, out, tile, overwrite):
+    """Upscale IMAGE_OR_FOLDER with the super-resolution model (srgan family) in RUN."""
+    from ganforge.api import load
+    from ganforge.inference.restoration import list_inputs, upscale_files
+
+    if tile < 0:
+        raise UserError(f"--tile {tile}: give a tile side in pixels, or 0 for whole images")
+    list_inputs(Path(input))  # a bad input path fails before the model loads
+    result = upscale_files(load(run), Path(input), Path(out), tile or None, overwrite)
+    click.echo(f"upscaled {result['count']} image(s) x{result['scale']} into {out}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
 @click.argument("image", type=click.Path())
 @click.option(
     "--out",

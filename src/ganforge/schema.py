@@ -35,6 +35,8 @@ class DataConfig:
     types: str = ""  # tables: column type overrides "name:kind,name:kind", kind continuous | integer | categorical
     holdout: float = 0.0  # tables: the fraction of rows in the test split (data.split=test), drawn with data.split_seed
     split_seed: int = 0  # tables: seed of the train / test split
+    # photo data sets (photos-sr): random crops of data.resolution px cut once, with a fixed seed, into the pool batches come from
+    crops: int = 8192
 
 
 @dataclass

@@ -224,6 +224,11 @@ CASES: list[tuple[str, list[str]]] = [
         "translate-target-and-paired",
         ["translate", "{w}/pix2pix", "{w}/images", "--target", "{w}/images", "--paired", "--out", "{t}/o"],
     ),
+    # upscale (super-resolution; an srgan run's own bad inputs: tests/inference/test_restoration.py)
+    ("upscale-input-missing", ["upscale", "{w}/dcgan", "{t}/nowhere", "--out", "{t}/o"]),
+    ("upscale-non-image", ["upscale", "{w}/dcgan", "{w}/notes.txt", "--out", "{t}/o"]),
+    ("upscale-noise-model", ["upscale", "{w}/dcgan", "{w}/images", "--out", "{t}/o"]),
+    ("upscale-tile", ["upscale", "{w}/dcgan", "{w}/images", "--tile", "-1", "--out", "{t}/o"]),
     # interpolate, synth, project, plot
     ("interpolate-steps", ["interpolate", "{w}/dcgan", "--steps", "1", "--out", "{t}/i.png"]),
     ("interpolate-rows", ["interpolate", "{w}/dcgan", "--rows", "0", "--out", "{t}/i.png"]),

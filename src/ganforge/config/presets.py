@@ -367,3 +367,69 @@ PRESETS.register(
     },
     doc="GANomaly (Akcay et al. 2018) anomaly detector on MNIST at 32x32 with digit 0 held out; then 'ganforge detect'",
 )
+
+# --- super-resolution x4 (Ledig et al. 2017), sized for a CPU: 96 px crops (24 px inputs), batch 16 -----
+# G: 32 channels, 8 residual blocks without batch norm (EDSR's finding), 3x3 head and tail, plus the
+# bicubic upscaling of its input (it learns the residual): ~0.35 CPU-s a step on one thread. L1 (faster
+# to converge than MSE, Lim et al. 2017), Adam beta1 0.9, lr constant for half the run, then linearly to 0.
+_SR_MODEL = {
+    "family": "srgan",
+    "scale": 4,
+    "g_width": 32,
+    "resnet_blocks": 8,
+    "norm": "none",
+    "head_kernel": 3,
+    "bicubic_skip": True,
+}
+PRESETS.register(
+    "srresnet-photos",
+    {
+        "data": {
+            "name": "photos-sr",
+            "resolution": 96,
+            "crops": 8192,
+        },  # bsd68 + sun-hays80 under $GANFORGE_DATA/photos
+        "model": {**_SR_MODEL, "stage": "srresnet"},
+        "loss": {"content": "l1"},
+        "g_optim": {"lr": 5e-4, "beta1": 0.9, "beta2": 0.999},
+        "train": {
+            "steps": 10000,
+            "batch_size": 16,
+            "ema": 0.999,
+            "lr_decay_start": 0.5,
+            "log_every": 100,
+            "sample_every": 1000,
+            "ckpt_every": 1000,
+        },
+    },
+    doc="SRResNet x4 (Ledig et al. 2017) on photo crops (bsd68 + sun-hays80): content loss only; ~1 CPU-hour",
+)
+PRESETS.register(
+    "srgan-photos",
+    {
+        "data": {"name": "photos-sr", "resolution": 96, "crops": 8192},
+        # model.init_from=RUN: the srresnet-photos run G starts from (Ledig et al.)
+        "model": {**_SR_MODEL, "stage": "srgan", "discriminator": "vgg", "d_width": 32},
+        "loss": {
+            "name": "nonsaturating",
+            "content": "l1",
+            "content_weight": 1.0,
+            "perceptual_weight": 0.1,
+            "adv_weight": 5e-3,
+            "feature_net": "vgg19-random",
+            "feature_layer": "conv5_4",
+            "feature_width": 0.25,
+        },
+        "g_optim": {"lr": 1e-4, "beta1": 0.9, "beta2": 0.999},
+        "d_optim": {"lr": 1e-4, "beta1": 0.9, "beta2": 0.999},
+        "train": {
+            "steps": 5000,
+            "batch_size": 16,
+            "ema": 0.999,
+            "log_every": 100,
+            "sample_every": 500,
+            "ckpt_every": 500,
+        },
+    },
+    doc="SRGAN x4 (Ledig et al. 2017): G from an SRResNet run (model.init_from=RUN) + VGG D, content + perceptual + adversarial",
+)

@@ -7,6 +7,7 @@ family what it can do (`model.family`: directions, truncation space, styles, con
     styles.py          truncation in W, style mixing, projection into W (GAN inversion)
     translation.py     image-to-image translation of tensors and files, comparison grids
     export.py          the generator's sampling graph as an ONNX or TorchScript file, checked against PyTorch
+    restoration.py     super-resolution of arrays, tensors and files in overlapping tiles (bounded memory)
 
 `ganforge.api` wraps these as the verbs of `ganforge.load(path)`; perceptual path length and PSNR
 are metrics (`ganforge.metrics.path_length`, `ganforge.metrics.image`). The package imports none of

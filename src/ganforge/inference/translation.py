@@ -35,6 +35,8 @@ def directions(model: LoadedModel) -> dict[str, str]:
 def translator(model: LoadedModel, direction: str) -> nn.Module:
     dirs = directions(model)
     family = model.family.name
+    if not dirs and model.family.restores == "upscale":
+        raise UserError(f"this {family} model upscales images and does not translate them; use 'ganforge upscale'")
     if not dirs:
         able = ", ".join(families_that(lambda f: f.directions))
         raise UserError(
