@@ -358,3 +358,27 @@ PRESETS.register(
     },
     doc="GANomaly (Akcay et al. 2018) anomaly detector on MNIST at 32x32 with digit 0 held out; then 'ganforge detect'",
 )
+PRESETS.register(
+    "context-encoder-mnist",
+    {
+        "data": {"name": "mnist32"},  # digits padded to 32 px; the centre 16x16 is the hole (loss.hole=0.5)
+        # a quarter of the paper's 128 px network: width 32 (0.15 CPU-s a step at batch 64, one thread)
+        "model": {"family": "context-encoder", "g_width": 32, "d_width": 32, "bottleneck": "channel-fc"},
+        "loss": {"mask": "center", "hole": 0.5},  # L2 0.999 + adversarial 0.001: the paper's (the family's defaults)
+        "train": {"steps": 6000, "batch_size": 64, "ema": None, "sample_every": 1000, "ckpt_every": 1000},
+    },
+    doc="Context encoder (Pathak et al. 2016) filling a centre 16x16 hole in 32 px MNIST digits; about 15 CPU-minutes",
+)
+PRESETS.register(
+    "inpaint-photos",
+    {
+        "data": {"name": "photo-crops"},  # 64 px crops of photos/bsd68 + sun-hays80 under data.root or $GANFORGE_DATA
+        "model": {"family": "inpaint-gan", "g_width": 16, "d_width": 32, "d_layers": 4, "gated": True},
+        "loss": {"name": "hinge", "mask": "box", "coverage": 0.25, "rec": "l1", "adv_weight": 0.01},
+        # DeepFill v2's optimiser: Adam 1e-4, betas (0.5, 0.999)
+        "g_optim": {"lr": 1e-4, "beta1": 0.5, "beta2": 0.999},
+        "d_optim": {"lr": 1e-4, "beta1": 0.5, "beta2": 0.999},
+        "train": {"steps": 7000, "batch_size": 16, "sample_every": 1000, "ckpt_every": 1000},
+    },
+    doc="Masked-image GAN (gated convs, SN-PatchGAN; Yu et al. 2019) on 64 px photo crops, random boxes of 25%; about 60 CPU-minutes",
+)
