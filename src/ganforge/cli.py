@@ -496,7 +496,9 @@ def detect(run, inputs, out, threshold, overwrite):
 @cli.command()
 @click.argument("run", type=click.Path())
 @click.argument("image", type=click.Path())
-@click.option("--mask", "mask", type=click.Path(), default=None, help="A PNG of the image's size, white where pixels are missing.")
+@click.option(
+    "--mask", "mask", type=click.Path(), default=None, help="A PNG of the image's size, white where pixels are missing."
+)
 @click.option(
     "--policy",
     type=click.Choice(["center", "box", "strokes", "mixed"]),
@@ -527,7 +529,9 @@ def inpaint(run, image, mask, policy, seed, out, tile, overwrite):
         if p is not None and not Path(p).is_file():
             raise UserError(f"{p} does not exist")
     check_out(Path(out), Path(image), Path(mask) if mask else None, overwrite)
-    result = inpaint_file(load(run), Path(image), Path(out), Path(mask) if mask else None, policy, seed, overwrite, tile)
+    result = inpaint_file(
+        load(run), Path(image), Path(out), Path(mask) if mask else None, policy, seed, overwrite, tile
+    )
     click.echo(
         f"inpainted {result['width']}x{result['height']} image ({100 * result['hole']:.1f}% missing) into {result['path']}"
     )
