@@ -116,10 +116,10 @@ def test_padded_digits(shared_data):
 def test_photo_crops_hold_out_set14(shared_data):
     test = build_dataset(DataConfig(name="photo-crops", split="test", root=str(shared_data)))
     again = build_dataset(DataConfig(name="photo-crops", split="test", root=str(shared_data)))
-    assert test.x.shape == (14 * 8, 3, 64, 64) and test.x.min() >= -1 and test.x.max() <= 1
+    assert test.x.shape == (14 * 16, 3, 64, 64) and test.x.min() >= -1 and test.x.max() <= 1
     assert torch.equal(test.x, again.x)  # the crops are a property of the data set
     small = build_dataset(DataConfig(name="photo-crops", split="test", root=str(shared_data), resolution=32))
-    assert small.x.shape == (14 * 8, 3, 32, 32)
+    assert small.x.shape == (14 * 16, 3, 32, 32)
     with pytest.raises(UserError, match="splits train and test"):
         build_dataset(DataConfig(name="photo-crops", split="val", root=str(shared_data)))
     with pytest.raises(UserError, match="does not exist"):

@@ -6,7 +6,7 @@ sets plus its masks is a pure function of (seed, batch number) and resume stays 
                                kept (the digit benchmark reads completed digits with lenet-mnist)
     photo-crops                64x64 colour crops of photos (data.resolution: another crop size):
                                split=train from photos/bsd68 + photos/sun-hays80, split=test from
-                               photos/set14 (held out, never trained on); the crops and their flips
+                               photos/set14 (held out, never trained on; 16 crops a photo); the crops and their flips
                                are drawn once with a fixed seed, so they are a property of the data set
 """
 
@@ -28,7 +28,7 @@ from ganforge.errors import UserError
 from ganforge.schema import DataConfig
 
 PHOTO_FOLDERS = {"train": ("bsd68", "sun-hays80"), "test": ("set14",)}
-CROPS_PER_PHOTO = {"train": 32, "test": 8}  # 148 x 32 = 4,736 training crops (233 MB float32 at 64 px)
+CROPS_PER_PHOTO = {"train": 32, "test": 16}  # 148 x 32 = 4,736 training crops (233 MB float32 at 64 px)
 CROP_SEED = 2016  # which crops: a property of the data set, not of a run
 
 
