@@ -155,12 +155,13 @@ def whole_psnr(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return psnr(out, x)
 
 
-def classify(x: torch.Tensor) -> torch.Tensor:
-    """lenet-mnist's labels [N] of 32 px padded digits, cropped back to their 28 px."""
+def classify(x: torch.Tensor, padded: bool) -> torch.Tensor:
+    """lenet-mnist's labels [N] of 32 px digits: padded ones cropped back to their 28 px, resized ones
+    resized back to 28 px by the extractor (antialiased bilinear, as for every lenet-mnist input)."""
     from ganforge.metrics import get_extractor
 
     ext = get_extractor("lenet-mnist")
-    return torch.cat([ext(c[..., 2:30, 2:30]).logits.argmax(1) for c in x.split(1000)])
+    return torch.cat([ext(c[..., 2:30, 2:30] if padded else c).logits.argmax(1) for c in x.split(1000)])
 
 
 def model_completions(run: Path, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -170,13 +171,23 @@ def model_completions(run: Path, x: torch.Tensor, m: torch.Tensor) -> torch.Tens
     return quantise(torch.cat([model.inpaint(a, b, tile=None) for a, b in zip(x.split(500), m.split(500))]))
 
 
-def digits_task():
+def digits_task(data_name: str = "mnist32", resolution: int | None = None):
+    """(digits [N, 1, 32, 32], centre masks, labels) of the MNIST test split as the run saw MNIST:
+    `mnist32` (28 px centre-padded) or `mnist` with data.resolution=32 (resized)."""
     from ganforge.data import build_dataset
     from ganforge.data.masks import center_mask
     from ganforge.schema import DataConfig
 
-    data = build_dataset(DataConfig(name="mnist32", split="test"))
+    data = build_dataset(DataConfig(name=data_name, split="test", resolution=resolution))
     return data.x, center_mask(len(data), 32, 32, 0.5), data.y
+
+
+def run_data(run: Path | None) -> tuple[str, int | None]:
+    """The MNIST variant a context-encoder run trained on (the preset's mnist32 when there is no run)."""
+    if run is None or not (run / "config.json").is_file():
+        return "mnist32", None
+    data = json.loads((run / "config.json").read_text())["data"]
+    return data["name"], data.get("resolution")
 
 
 def photos_task():
@@ -194,21 +205,22 @@ def evaluate(ce_run: Path | None, gan_run: Path | None, figures: bool = False) -
 
     results: dict = {"machine": describe(), "load": os.getloadavg(), "telea_radius": TELEA_RADIUS}
     # digits
-    x, m, y = digits_task()
+    data_name, resolution = run_data(ce_run)
+    padded = data_name != "mnist"
+    x, m, y = digits_task(data_name, resolution)
     outs = {k: baseline(k, x, m) for k in BASELINES}
     runs = {"ce": ce_run}
     for k, run in runs.items():
         if run is not None and (run / "bench.json").is_file():
             outs[k] = model_completions(run, x, m)
             results.setdefault("train", {})[k] = json.loads((run / "bench.json").read_text())
-    rows = {"original": {"acc": float((classify(x) == y).float().mean())}}
-    rows["masked"] = {
-        "hole_l1": float(hole_l1(apply_mask(x, m), x, m).mean()),
-        "acc": float((classify(apply_mask(x, m)) == y).float().mean()),
-    }
-    for k, out in outs.items():
-        rows[k] = {"hole_l1": float(hole_l1(out, x, m).mean()), "acc": float((classify(out) == y).float().mean())}
-    results["digits"] = {"n": len(x), "rows": rows}
+    rows = {"original": {"acc": float((classify(x, padded) == y).float().mean())}}
+    for k, out in {"masked": apply_mask(x, m), **outs}.items():
+        rows[k] = {
+            "hole_l1": float(hole_l1(out, x, m).mean()),
+            "acc": float((classify(out, padded) == y).float().mean()),
+        }
+    results["digits"] = {"n": len(x), "padded": padded, "rows": rows}
     if figures:
         k = 8
         shown = torch.maximum(apply_mask(x[:k], m[:k]), mask_to_image(m[:k]))

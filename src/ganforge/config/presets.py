@@ -361,7 +361,9 @@ PRESETS.register(
 PRESETS.register(
     "context-encoder-mnist",
     {
-        "data": {"name": "mnist32"},  # digits padded to 32 px; the centre 16x16 is the hole (loss.hole=0.5)
+        # MNIST at 32 px as the library's other MNIST-32 presets make it (resized; the padded digits are
+        # data.name=mnist32, where the hole covers more of the digit: 76% vs 86% lenet accuracy after 110 CPU-s)
+        "data": {"name": "mnist", "resolution": 32},
         # a quarter of the paper's 128 px network: width 32 (0.15 CPU-s a step at batch 64, one thread)
         "model": {"family": "context-encoder", "g_width": 32, "d_width": 32, "bottleneck": "channel-fc"},
         "loss": {"mask": "center", "hole": 0.5},  # L2 0.999 + adversarial 0.001: the paper's (the family's defaults)
