@@ -183,9 +183,12 @@ def digits_task(data_name: str = "mnist32", resolution: int | None = None):
 
 
 def run_data(run: Path | None) -> tuple[str, int | None]:
-    """The MNIST variant a context-encoder run trained on (the preset's mnist32 when there is no run)."""
+    """The MNIST variant a context-encoder run trained on (the preset's when there is no run)."""
     if run is None or not (run / "config.json").is_file():
-        return "mnist32", None
+        from ganforge.config import load_config
+
+        data = load_config(PRESETS["ce"], []).data
+        return data.name, data.resolution
     data = json.loads((run / "config.json").read_text())["data"]
     return data["name"], data.get("resolution")
 
@@ -289,9 +292,16 @@ def markdown_section(results: dict | None = None, level: int = 2) -> str:
         "",
         f"{h}# Digits: context encoder, MNIST 32 px, centre 16x16 hole",
         "",
-        f"All {d['n']:,} MNIST test digits (28 px centre-padded to 32), the centre 16x16 hole. Hole L1: mean "
-        "|completion - original| over the hole ([0, 1] pixels, lower is better). Accuracy: `lenet-mnist` reads "
-        "the completed digit (cropped back to 28 px) as its label.",
+        f"All {d['n']:,} MNIST test digits ("
+        + (
+            "28 px centre-padded to 32, `mnist32`"
+            if d.get("padded")
+            else "resized from 28 to 32 px, as the run trained"
+        )
+        + "), the centre 16x16 hole. Hole L1: mean |completion - original| over the hole ([0, 1] pixels, lower "
+        "is better). Accuracy: `lenet-mnist` reads the completed digit ("
+        + ("cropped back to 28 px" if d.get("padded") else "resized back to 28 px")
+        + ") as its label.",
         "",
         "| method | hole L1 | accuracy | training |",
         "|---|---|---|---|",

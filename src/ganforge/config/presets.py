@@ -377,9 +377,10 @@ PRESETS.register(
         "data": {"name": "photo-crops"},  # 64 px crops of photos/bsd68 + sun-hays80 under data.root or $GANFORGE_DATA
         "model": {"family": "inpaint-gan", "g_width": 16, "d_width": 32, "d_layers": 4, "gated": True},
         "loss": {"name": "hinge", "mask": "box", "coverage": 0.25, "rec": "l1", "adv_weight": 0.01},
-        # DeepFill v2's optimiser: Adam 1e-4, betas (0.5, 0.999)
-        "g_optim": {"lr": 1e-4, "beta1": 0.5, "beta2": 0.999},
-        "d_optim": {"lr": 1e-4, "beta1": 0.5, "beta2": 0.999},
+        # DeepFill v2's Adam betas (0.5, 0.999) at 5x its lr 1e-4: after 220 steps (110 CPU-s) hole PSNR on
+        # held-out set14 crops was 15.7 dB at 5e-4 against 14.0 dB at 1e-4; a CPU budget buys few steps
+        "g_optim": {"lr": 5e-4, "beta1": 0.5, "beta2": 0.999},
+        "d_optim": {"lr": 5e-4, "beta1": 0.5, "beta2": 0.999},
         "train": {"steps": 7000, "batch_size": 16, "sample_every": 1000, "ckpt_every": 1000},
     },
     doc="Masked-image GAN (gated convs, SN-PatchGAN; Yu et al. 2019) on 64 px photo crops, random boxes of 25%; about 60 CPU-minutes",
