@@ -244,9 +244,10 @@ def evaluate(ce_run: Path | None, gan_run: Path | None, figures: bool = False) -
         }
     results["photos"] = {"n": len(x), "coverage": float(m.mean()), "rows": rows}
     if figures:
-        k = 6
-        shown = torch.maximum(apply_mask(x[:k], m[:k]), mask_to_image(m[:k]))
-        cols = [shown, outs["telea"][:k], outs["ns"][:k]] + ([outs["gan"][:k]] if "gan" in outs else []) + [x[:k]]
+        pick = torch.arange(0, len(x), 16)[:6]  # one crop of each of the first six photos
+        shown = torch.maximum(apply_mask(x[pick], m[pick]), mask_to_image(m[pick]))
+        cols = [shown, outs["telea"][pick], outs["ns"][pick]]
+        cols += ([outs["gan"][pick]] if "gan" in outs else []) + [x[pick]]
         save_columns(cols, IMG / "inpainting_photos.png")
     return results
 

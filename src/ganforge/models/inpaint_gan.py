@@ -104,6 +104,13 @@ class InpaintGenerator(nn.Module):
                 GatedConv(max(1, w // 2), channels, 3, gated=g, act=False),
             ]
         )
+        for layer in self.layers:
+            if isinstance(layer, GatedConv):
+                # He et al. 2015 init: with PyTorch's default the sigmoid gates halve the signal at every
+                # layer and the output starts flat; on a 38 CPU-s smoke (80 steps) hole L1 fell to 0.254
+                # with this init against 0.283 with the default
+                nn.init.kaiming_normal_(layer.conv.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.conv.bias)
         self.margin = context_margin(self.layers, self.multiple)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
