@@ -70,6 +70,15 @@ class GanModel(LoadedModel):
             return restoration.upscale_tensor(self, image, tile, margin)
         return restoration.upscale(self, image, tile, margin)
 
+    def inpaint(self, image: Tensor, mask: Tensor, tile: int | None = 256) -> Tensor:
+        """Fill the hole of image [C, H, W] or [N, C, H, W] in [-1, 1]; mask [H, W] .. [N, 1, H, W], 1 =
+        missing. The input is kept outside the hole. Fully convolutional families (inpaint-gan) take any
+        size, in tiles of `tile` pixels beyond it (None: whole); the context encoder its training size
+        (ganforge.inference.inpainting)."""
+        from ganforge.inference import inpainting
+
+        return inpainting.inpaint(self, image, mask, tile)
+
     def export(
         self,
         path: str | Path,

@@ -525,6 +525,50 @@ def detect(run, inputs, out, threshold, overwrite):
 
 
 @cli.command()
+@click.argument("run", type=click.Path())
+@click.argument("image", type=click.Path())
+@click.option(
+    "--mask", "mask", type=click.Path(), default=None, help="A PNG of the image's size, white where pixels are missing."
+)
+@click.option(
+    "--policy",
+    type=click.Choice(["center", "box", "strokes", "mixed"]),
+    default=None,
+    help="Instead of --mask: a generated hole (the sizes the model trained with), drawn from --seed.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --policy mask.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="The completed image, a .png file.")
+@click.option(
+    "--tile",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Fully convolutional models: process larger images in tiles of this many pixels (memory stays bounded).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists (never an input).")
+def inpaint(run, image, mask, policy, seed, out, tile, overwrite):
+    """Fill the holes of IMAGE (--mask MASK.png, white = missing, or --policy) with the inpainting model in RUN."""
+    from ganforge.api import load
+    from ganforge.data.masks import POLICIES
+    from ganforge.inference.inpainting import check_out, inpaint_file
+
+    if (mask is None) == (policy is None):
+        raise UserError(f"give either --mask MASK.png (white = missing) or --policy {'|'.join(POLICIES)}")
+    if tile < 4:
+        raise UserError(f"--tile {tile}: give at least 4 pixels")
+    for p in (image, mask):  # bad inputs and an existing --out fail before the model loads
+        if p is not None and not Path(p).is_file():
+            raise UserError(f"{p} does not exist")
+    check_out(Path(out), Path(image), Path(mask) if mask else None, overwrite)
+    result = inpaint_file(
+        load(run), Path(image), Path(out), Path(mask) if mask else None, policy, seed, overwrite, tile
+    )
+    click.echo(
+        f"inpainted {result['width']}x{result['height']} image ({100 * result['hole']:.1f}% missing) into {result['path']}"
+    )
+
+
+@cli.command()
 @click.argument("models", nargs=-1, metavar="[RUN | zoo:NAME]...")
 @click.option("--runs", "runs_dir", type=click.Path(), default=None, help="Show every run under this folder.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; another needs a token.")

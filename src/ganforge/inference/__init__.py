@@ -6,6 +6,7 @@ family what it can do (`model.family`: directions, truncation space, styles, con
     interpolation.py   slerp strips in Z, lines in W
     styles.py          truncation in W, style mixing, projection into W (GAN inversion)
     translation.py     image-to-image translation of tensors and files, comparison grids
+    inpainting.py      holes in images filled by an inpainting family, whole or in overlapping tiles
     export.py          the generator's sampling graph as an ONNX or TorchScript file, checked against PyTorch
     restoration.py     super-resolution of arrays, tensors and files in overlapping tiles (bounded memory)
 

@@ -47,6 +47,7 @@ class Family:
     example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example  # for the contract test
     tabular: str | None = None  # table families: "impute" (missing cells) or "synthesize" (new rows)
     restores: str | None = None  # image restoration: "upscale" (super-resolution: G(low-res) -> high-res, model.scale)
+    inpaints: bool = False  # fills holes in images (context-encoder, inpaint-gan): G(x_in, mask) -> image
     doc: str = ""
 
     def is_conditional(self, model_cfg: ModelConfig) -> bool:
@@ -64,8 +65,15 @@ class Family:
 
     @property
     def generates(self) -> bool:
-        """Whether G maps noise to samples (not a translation model, an imputer, a detector or a restorer)."""
-        return not self.directions and not self.detects and self.tabular != "impute" and not self.restores
+        """Whether G maps noise to samples (not a translation model, an imputer, a detector, a restorer or an
+        inpainter)."""
+        return (
+            not self.directions
+            and not self.detects
+            and self.tabular != "impute"
+            and not self.restores
+            and not self.inpaints
+        )
 
 
 MODELS: Registry[Family] = Registry("model family")
