@@ -15,15 +15,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
 from ganforge.data.base import Data, fit_images, uint8_to_float
 from ganforge.data.datasets import DATASETS
-from ganforge.data.folders import UNREADABLE, list_images, unreadable
 from ganforge.data.idx import SOURCES, load_idx_dataset
 from ganforge.data.paired import pad_to
+from ganforge.data.photos import load_photos, random_crops
 from ganforge.errors import UserError
 from ganforge.schema import DataConfig
 
@@ -48,7 +46,6 @@ for _name in ("mnist", "fashion-mnist"):
     DATASETS.register(f"{_name}32", _padded(_name))
 
 
-# TODO(lead): use data/photos.py's crops at merge
 def _photo_root(cfg: DataConfig) -> Path:
     base = cfg.root or os.environ.get("GANFORGE_DATA")
     if not base:
@@ -60,50 +57,23 @@ def _photo_root(cfg: DataConfig) -> Path:
     return root / "photos" if (root / "photos").is_dir() else root
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return np.asarray(img.convert("RGB"))  # [H, W, 3] uint8; grey photos (Set14's bridge) as RGB
-    except UNREADABLE as e:
-        raise unreadable(path, e) from e
-
-
-def random_crops(images: list[np.ndarray], size: int, per_image: int, seed: int) -> np.ndarray:
-    """`per_image` crops of size x size from each image at seeded positions, half of them flipped
-    left-right: uint8 [len(images) * per_image, size, size, 3]."""
-    rng = np.random.default_rng(seed)
-    out = np.empty((len(images) * per_image, size, size, 3), np.uint8)
-    k = 0
-    for img in images:
-        h, w = img.shape[:2]
-        if h < size or w < size:
-            raise UserError(f"a {w}x{h} photo is smaller than the {size} px crops; lower data.resolution")
-        for _ in range(per_image):
-            top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-            crop = img[top : top + size, left : left + size]
-            out[k] = crop[:, ::-1] if rng.random() < 0.5 else crop
-            k += 1
-    return out
-
-
 @DATASETS.register("photo-crops")
 def photo_crops(cfg: DataConfig) -> Data:
     """64 px colour crops: train from photos/bsd68 + sun-hays80, test (split=test) from set14"""
     if cfg.split not in PHOTO_FOLDERS:
         raise UserError(f"data.split={cfg.split}: photo-crops has splits train and test")
     root = _photo_root(cfg)
-    files = []
-    for folder in PHOTO_FOLDERS[cfg.split]:
-        if not (root / folder).is_dir():
-            raise UserError(f"photo-crops: {root / folder} does not exist; point data.root at the photos folder")
-        files += list_images(root / folder)
+    folders = [root / folder for folder in PHOTO_FOLDERS[cfg.split]]
+    for folder in folders:
+        if not folder.is_dir():
+            raise UserError(f"photo-crops: {folder} does not exist; point data.root at the photos folder")
     size = cfg.resolution or 64
-    crops = random_crops([_read_rgb(p) for p in files], size, CROPS_PER_PHOTO[cfg.split], CROP_SEED)
-    x = uint8_to_float(torch.from_numpy(crops).permute(0, 3, 1, 2))  # [N, 3, size, size] in [-1, 1]
+    photos = load_photos(folders, min_side=size)  # the super-resolution data's reader and crops (data/photos.py)
+    crops = random_crops(photos, len(photos) * CROPS_PER_PHOTO[cfg.split], size, CROP_SEED)
+    x = uint8_to_float(crops)  # [N, 3, size, size] in [-1, 1]
     if cfg.channels not in (None, 3):
         x = fit_images(x, None, cfg.channels)
     return Data(x)
 
 
-__all__ = ["random_crops", "photo_crops"]
+__all__ = ["photo_crops"]
