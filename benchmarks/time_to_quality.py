@@ -186,6 +186,106 @@ def evaluate_run(name: str, recipe: str, seed: int, n: int, tag: str = "") -> di
     return info
 
 
+# --- probes: short runs that diagnose a defect (label ignored, collapse) before a full budget -------------
+PROBES = REPO / "benchmarks" / "results" / "time_to_quality_probes.jsonl"
+
+
+def probe(preset: str, steps: int, tag: str, overrides: list[str]) -> dict:
+    """Train `preset` + overrides for `steps` steps (one thread); at each quarter, sample 1,000 images from
+    G and from its EMA copy and record what the LeNet reads: for a conditional G, how often it reads
+    the label G was given (class accuracy; chance 0.10), else the largest class share; and the
+    per-pixel standard deviation over the samples (variety: 0 when every z draws the same image)."""
+    import copy
+
+    from ganforge.config import load_config
+    from ganforge.metrics.extractors import get_extractor
+    from ganforge.training.loop import Trainer
+
+    cfg = load_config(preset, [*QUIET_RUN, f"train.steps={steps}", *overrides])
+    trainer = Trainer(cfg, RUNS / "probes" / f"{preset}-{tag}", overwrite=True)
+    for net in trainer.nets.values():
+        net.train()
+    lenet = get_extractor("lenet-mnist")
+    conditional = trainer.objective.conditional if hasattr(trainer.objective, "conditional") else False
+    conditional = conditional or getattr(trainer.nets["G"], "num_classes", 0) > 0
+
+    def read(G) -> dict:
+        G = copy.deepcopy(G).eval()
+        gen = torch.Generator().manual_seed(0)
+        y = torch.arange(1000) % 10
+        with torch.no_grad():
+            z = torch.randn(1000, G.z_dim, generator=gen)
+            x = torch.cat(
+                [G(z[i : i + 250], y[i : i + 250]) if conditional else G(z[i : i + 250]) for i in range(0, 1000, 250)]
+            )
+            pred = torch.cat([lenet(x[i : i + 250]).logits.argmax(1) for i in range(0, 1000, 250)])
+        shares = torch.bincount(pred, minlength=10).float() / 1000
+        out = {"max_share": round(shares.max().item(), 3), "pixstd": round(x.std(0).mean().item(), 3)}
+        if conditional:
+            out["acc"] = round((pred == y).float().mean().item(), 3)
+        return out
+
+    points, t0 = [], time.process_time()
+    for k in range(1, steps + 1):
+        logs = trainer.train_step()
+        if k % max(1, steps // 4) == 0:
+            point = {"step": k, "cpu_s": round(time.process_time() - t0, 1), "G": read(trainer.nets["G"])}
+            if trainer.ema is not None:
+                point["G_ema"] = read(trainer.ema.model)
+            point["logs"] = {key: round(v, 3) for key, v in logs.items()}
+            points.append(point)
+            print(json.dumps(point), flush=True)
+    trainer.sample_grid()
+    grid = sorted((trainer.run_dir / "samples").glob("step_*.png"))[-1]
+    IMG_DIR.mkdir(parents=True, exist_ok=True)
+    (IMG_DIR / f"ttq_probe_{preset}-{tag}.png").write_bytes(grid.read_bytes())
+    record = {
+        "preset": preset,
+        "tag": tag,
+        "steps": steps,
+        "overrides": overrides,
+        "points": points,
+        "precision": trainer.setup["precision"],
+        "commit": describe().split("ganforge commit ")[1].split(",")[0],
+        "load": os.getloadavg()[0],
+    }
+    PROBES.parent.mkdir(parents=True, exist_ok=True)
+    with PROBES.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    return record
+
+
+def probe_lines() -> list[str]:
+    if not PROBES.exists():
+        return []
+    records = [json.loads(line) for line in PROBES.read_text().splitlines() if line.strip()]
+    lines = [
+        "## Probes: short runs that looked for the defects",
+        "",
+        "`python benchmarks/time_to_quality.py probe PRESET --steps N --tag TAG OVERRIDES...`: G and its EMA copy "
+        "read by the LeNet at each quarter of the run (1,000 samples; conditional: the labels 0-9 in turn): "
+        "class accuracy (chance 0.10), the largest class share, and the per-pixel standard deviation over the "
+        "samples (0: every z draws the same image). One thread; the commit and load of each run at the right.",
+        "",
+        "| preset | tag | overrides | " + " | ".join(f"step {q}/4" for q in range(1, 5)) + " | grid | commit, load |",
+        "|---|---|---|" + "---|" * 4 + "---|---|",
+    ]
+    for r in records:
+        cells = []
+        for p in r["points"]:
+            g = p.get("G_ema", p["G"])
+            what = f"acc {g['acc']:.2f}" if "acc" in g else f"max share {g['max_share']:.2f}"
+            cells.append(f"{p['step']}: {what}, std {g['pixstd']:.2f}")
+        over = " ".join(f"`{o}`" for o in r["overrides"]) or "-"
+        grid = f"![](img/ttq_probe_{r['preset']}-{r['tag']}.png)"
+        lines.append(
+            f"| {r['preset']} | {r['tag']} | {over} | "
+            + " | ".join(cells)
+            + f" | {grid} | {r['commit']}, {r['load']:.1f} |"
+        )
+    return [*lines, "", "Figures are for the EMA generator where the run keeps one.", ""]
+
+
 # --- report ---------------------------------------------------------------------------------------
 def holds(name: str, scores: dict, uncond_fid: float | None) -> tuple[bool, str]:
     """Whether a row's must target holds on these scores, and the figures it was judged on."""
@@ -319,6 +419,7 @@ def report() -> None:
             if grid is not None:
                 lines.append(f"![{info['recipe']} {info['tag']}](img/{grid.name}) ")
         lines.append("")
+    lines += probe_lines()
     OUT_MD.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT_MD}")
 
@@ -336,13 +437,19 @@ def main() -> None:
             p.add_argument("--budget-min", type=float, default=None, help="CPU-minutes (default: the row's)")
         else:
             p.add_argument("--n", type=int, default=10000)
+    p = sub.add_parser("probe")
+    p.add_argument("preset")
+    p.add_argument("--steps", type=int, default=800)
+    p.add_argument("--tag", required=True)
     sub.add_parser("report")
     args, overrides = ap.parse_known_args()  # train: key=value overrides (a recipe being tried) anywhere
-    if args.cmd != "train" and overrides or any("=" not in o or o.startswith("-") for o in overrides):
+    if args.cmd not in ("train", "probe") and overrides or any("=" not in o or o.startswith("-") for o in overrides):
         ap.error(f"unrecognized arguments: {' '.join(overrides)}")
     torch.set_num_threads(1)
     if args.cmd == "train":
         train(args.row, args.recipe, args.seed, args.budget_min, overrides, args.tag)
+    elif args.cmd == "probe":
+        probe(args.preset, args.steps, args.tag, overrides)
     elif args.cmd == "eval":
         evaluate_run(args.row, args.recipe, args.seed, args.n, args.tag)
     else:
