@@ -106,7 +106,7 @@ def test_runs_saved_before_cbn_lr_mul_read_their_class_gains_as_stored():
     from ganforge.config.loader import from_saved
 
     cfg = cfg_for(VARIANTS["cdcgan-cbn-projection"])
-    assert cfg.model.cbn_lr_mul == 20.0  # the default of new runs
+    assert cfg.model.cbn_lr_mul == 200.0  # the default of new runs
     saved = cfg.to_dict()
     del saved["model"]["cbn_lr_mul"]
     assert from_saved(saved).model.cbn_lr_mul == 1.0

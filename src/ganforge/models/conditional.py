@@ -57,7 +57,7 @@ class ConditioningOptions:
     # cond_g=cbn: the class gains and biases move this many times faster than Adam's lr (models/layers.py,
     # ConditionalBatchNorm2d); 1 is the plain parameterisation, under which G ignored the label for
     # hundreds of steps (docs/benchmarks/time_to_quality.md)
-    cbn_lr_mul: float = 20.0
+    cbn_lr_mul: float = 200.0
 
     @property
     def conditional(self) -> bool:
