@@ -142,7 +142,7 @@ class ConditionalBatchNorm2d(nn.Module):
     applied to these tables). They start at 0 and must reach O(0.1) before the label shows in the
     images, while the convolutions beside them start at N(0, 0.02) and change by a few percent a
     step. On MNIST (cdcgan-mnist, 800 steps at lr 2e-4) the LeNet read G's samples as their label
-    10-14% of the time with lr_mul 1 (chance), 72% with 60 and 86% with 200
+    10-11% of the time with lr_mul 1 (chance), 72% with 60 and 86% with 200
     (docs/benchmarks/time_to_quality.md)."""
 
     def __init__(self, channels: int, num_classes: int = 0, cond_dim: int = 0, lr_mul: float = 1.0):
