@@ -35,6 +35,9 @@ class DataConfig:
     types: str = ""  # tables: column type overrides "name:kind,name:kind", kind continuous | integer | categorical
     holdout: float = 0.0  # tables: the fraction of rows in the test split (data.split=test), drawn with data.split_seed
     split_seed: int = 0  # tables: seed of the train / test split
+    # utkface: the first age of each age group after the first (Age-cGAN: [19, 30, 40, 50, 60] -> 0-18, ..., 60+);
+    # None: those
+    age_edges: list[int] | None = None
 
 
 @dataclass

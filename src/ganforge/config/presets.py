@@ -358,3 +358,33 @@ PRESETS.register(
     },
     doc="GANomaly (Akcay et al. 2018) anomaly detector on MNIST at 32x32 with digit 0 held out; then 'ganforge detect'",
 )
+
+# --- text-to-image and attribute editing (StackGAN, Age-cGAN) ---------------------------------------
+PRESETS.register(
+    "stackgan-mnist",
+    {
+        "data": {"name": "mnist-captions", "resolution": 32},
+        "model": {"family": "stackgan", "stage": 1, "z_dim": 64, "c_dim": 32, "g_width": 32, "d_width": 32},
+        "train": {"steps": 3000, "batch_size": 64, "sample_every": 500, "ckpt_every": 500},
+    },
+    doc="StackGAN (Zhang et al. 2017) stage I on captioned MNIST ('a thick, slanted seven'), 16x16",
+)
+PRESETS.register(
+    "stackgan-mnist-stage2",
+    {
+        "data": {"name": "mnist-captions", "resolution": 32},
+        # model.init_from=RUN: the stackgan-mnist (stage I) run whose generator stage II refines
+        "model": {"family": "stackgan", "stage": 2, "z_dim": 64, "c_dim": 32, "g_width": 32, "d_width": 32},
+        "train": {"steps": 2000, "batch_size": 64, "sample_every": 500, "ckpt_every": 500},
+    },
+    doc="StackGAN stage II (32x32) on a trained stage I: add model.init_from=RUN",
+)
+PRESETS.register(
+    "agecgan-mnist",
+    {
+        "data": {"name": "mnist-thickness"},
+        "model": {"family": "agecgan", "z_dim": 32, "g_width": 32, "d_width": 32, "e_width": 32},
+        "train": {"steps": 3000, "batch_size": 64, "sample_every": 500, "ckpt_every": 500},
+    },
+    doc="Age-cGAN (Antipov et al. 2017) on MNIST with the stroke-thickness bucket as the 'age'; then 'ganforge age'",
+)

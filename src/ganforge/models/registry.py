@@ -46,6 +46,7 @@ class Family:
     detects: bool = False  # an anomaly detector (GANomaly): scores inputs, does not sample from noise
     example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example  # for the contract test
     tabular: str | None = None  # table families: "impute" (missing cells) or "synthesize" (new rows)
+    text: bool = False  # G draws from captions, G(z, tokens) (StackGAN): sampling needs text
     doc: str = ""
 
     def is_conditional(self, model_cfg: ModelConfig) -> bool:
@@ -63,8 +64,8 @@ class Family:
 
     @property
     def generates(self) -> bool:
-        """Whether G maps noise to samples (not a translation model, an imputer or a detector)."""
-        return not self.directions and not self.detects and self.tabular != "impute"
+        """Whether G maps noise to samples (not a translation model, an imputer, a detector or a text model)."""
+        return not self.directions and not self.detects and self.tabular != "impute" and not self.text
 
 
 MODELS: Registry[Family] = Registry("model family")
