@@ -47,6 +47,7 @@ class Family:
     example_data: Callable[[tuple[int, ...]], dict[str, Tensor]] = image_example  # for the contract test
     tabular: str | None = None  # table families: "impute" (missing cells) or "synthesize" (new rows)
     text: bool = False  # G draws from captions, G(z, tokens) (StackGAN): sampling needs text
+    edits: bool = False  # edits an image along an ordered attribute, identity kept (Age-cGAN: 'ganforge age')
     doc: str = ""
 
     def is_conditional(self, model_cfg: ModelConfig) -> bool:
