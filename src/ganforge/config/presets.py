@@ -367,17 +367,8 @@ PRESETS.register(
         "model": {"family": "stackgan", "stage": 1, "z_dim": 64, "c_dim": 32, "g_width": 32, "d_width": 32},
         "train": {"steps": 3000, "batch_size": 64, "sample_every": 500, "ckpt_every": 500},
     },
-    doc="StackGAN (Zhang et al. 2017) stage I on captioned MNIST ('a thick, slanted seven'), 16x16",
-)
-PRESETS.register(
-    "stackgan-mnist-stage2",
-    {
-        "data": {"name": "mnist-captions", "resolution": 32},
-        # model.init_from=RUN: the stackgan-mnist (stage I) run whose generator stage II refines
-        "model": {"family": "stackgan", "stage": 2, "z_dim": 64, "c_dim": 32, "g_width": 32, "d_width": 32},
-        "train": {"steps": 2000, "batch_size": 64, "sample_every": 500, "ckpt_every": 500},
-    },
-    doc="StackGAN stage II (32x32) on a trained stage I: add model.init_from=RUN",
+    # stage II (32x32) on this run: ganforge train stackgan-mnist model.stage=2 model.init_from=RUN --out RUN2
+    doc="StackGAN (Zhang et al. 2017) stage I on captioned MNIST ('a thick, slanted seven'), 16x16; stage II: model.stage=2",
 )
 PRESETS.register(
     "agecgan-mnist",

@@ -20,6 +20,7 @@ checkpoint records so that a loaded model reads text with the words it was train
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import warnings
@@ -309,25 +310,25 @@ class Tokenizer:
 CAPTIONS_PER_IMAGE = 4
 
 
-def _load_source(name: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = load_idx_dataset(name, cfg.split, cfg.root, cfg.download)
-    return images, labels
+@functools.lru_cache(maxsize=4)
+def measured_split(name: str, split: str, root: str | None, download: bool = False) -> tuple:
+    """(images uint8 [N, 28, 28], labels [N], measure(images)) of an IDX split, kept for the process:
+    measuring MNIST's 60,000 digits takes some seconds (the skeletons), and a test split's captions
+    need the training split's edges too."""
+    images, labels = load_idx_dataset(name, split, root, download)
+    return images, labels, measure(images)
 
 
-def _train_edges(name: str, cfg: DataConfig, attrs: tuple[str, ...], values: dict, labels: np.ndarray) -> dict:
+def _train_edges(name: str, cfg: DataConfig, attrs: tuple[str, ...]) -> dict:
     """Tercile edges from the *training* split, so a test caption means what a training caption means."""
-    k = len(SOURCES[name].classes)
-    if cfg.split != "train":
-        train, labels = load_idx_dataset(name, "train", cfg.root, cfg.download)
-        values = measure(train)
-    return {a: tercile_edges(values[a], labels, k) for a in attrs}
+    _, labels, values = measured_split(name, "train", cfg.root, cfg.download)
+    return {a: tercile_edges(values[a], labels, len(SOURCES[name].classes)) for a in attrs}
 
 
 def captioned_idx(name: str, cfg: DataConfig) -> Data:
-    images, labels = _load_source(name, cfg)
+    images, labels, values = measured_split(name, cfg.split, cfg.root, cfg.download)  # 28x28 originals
     attrs = CAPTIONED[name]
-    values = measure(images)  # on the 28x28 originals, whatever data.resolution
-    edges = _train_edges(name, cfg, attrs, values, labels)
+    edges = _train_edges(name, cfg, attrs)
     noun_of = nouns(name)
     caps = make_captions(labels, values, edges, noun_of, CAPTIONS_PER_IMAGE, seed=0)
     tok = Tokenizer.build(caps)  # the vocabulary of this split's captions
@@ -454,10 +455,9 @@ def thickness_edges(values: np.ndarray, groups: int = len(THICKNESS_GROUPS)) -> 
 def mnist_thickness(cfg: DataConfig) -> Data:
     """MNIST whose "age" is the stroke-thickness bucket: y = bucket (0 thinnest .. 4 thickest, by the
     training split's quintiles), extra["digit"] the digit, extra["thickness"] the measure."""
-    images, labels = load_idx_dataset("mnist", cfg.split, cfg.root, cfg.download)
-    t = stroke_thickness(images)
-    train_t = t if cfg.split == "train" else stroke_thickness(load_idx_dataset("mnist", "train", cfg.root, cfg.download)[0])
-    edges = thickness_edges(train_t)
+    images, labels, values = measured_split("mnist", cfg.split, cfg.root, cfg.download)
+    t = values["thickness"]
+    edges = thickness_edges(measured_split("mnist", "train", cfg.root, cfg.download)[2]["thickness"])
     y = torch.from_numpy(quantile_buckets(t, edges))
     x = fit_images(uint8_to_float(images), cfg.resolution, cfg.channels)
     extra = {"digit": torch.from_numpy(labels.astype(np.int64)), "thickness": torch.from_numpy(t).float()}
@@ -533,3 +533,26 @@ def load_utkface(folder: Path, edges, resolution: int | None, channels: int | No
     }
     names = age_groups(edges)
     return Data(x, y, names, "image", extra, {"groups": list(names), "attribute": "age", "edges": edges})
+
+
+# --- scoring generated images against their captions -------------------------------------------------
+def attribute_agreement(images: Tensor, texts: list[str], meta: dict, size: int = 28) -> dict[str, list[int]]:
+    """Whether each attribute a caption names holds on the image drawn for it: {attribute: [agree, named]}.
+    Images [N, C, H, W] in [-1, 1] are resized to the measured originals' `size` first; an attribute holds
+    when its measure lies on the named side of the named class's training median (meta["edges"], as
+    the captions' terciles were cut). Captions naming no class are not scored."""
+    x = fit_images(images.float().cpu(), size, 1)
+    values = measure(x)
+    noun_of = tuple(meta["nouns"])
+    out: dict[str, list[int]] = {a: [0, 0] for a in meta["edges"]}
+    for i, text in enumerate(texts):
+        c = named_class(text, noun_of)
+        if c is None:
+            continue
+        for attr, side in claims(text).items():
+            if attr not in meta["edges"]:
+                continue
+            median = meta["edges"][attr][c][1]
+            out[attr][0] += int(values[attr][i] > median if side == "high" else values[attr][i] < median)
+            out[attr][1] += 1
+    return out
