@@ -137,7 +137,9 @@ def train(source, overrides, out, resume, overwrite, dry_run):
 @click.option(
     "--per-class", is_flag=True, help="Conditional models: a grid with one row per class, the same z per column."
 )
-@click.option("--text", default=None, help="Text models (stackgan): the caption to draw, e.g. 'a thick, slanted seven'.")
+@click.option(
+    "--text", default=None, help="Text models (stackgan): the caption to draw, e.g. 'a thick, slanted seven'."
+)
 def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class, text):
     """Draw samples from a run or checkpoint directory (the config file is not needed)."""
     from ganforge.api import load
@@ -209,8 +211,12 @@ def _sample_text(model, text, n, seed, out_path: Path, nrow, klass, per_class, t
 @click.argument("image", type=click.Path())
 @click.option("--to", "to", default=None, help="The target group: an index or a name (e.g. 3 or thick; 60+ for faces).")
 @click.option("--strip", is_flag=True, help="Edit to every group: one row, the input first.")
-@click.option("--from", "source", default=None, help="The image's own group (default: the one that reconstructs it best).")
-@click.option("--steps", type=int, default=100, show_default=True, help="Identity-preserving optimisation steps (0: off).")
+@click.option(
+    "--from", "source", default=None, help="The image's own group (default: the one that reconstructs it best)."
+)
+@click.option(
+    "--steps", type=int, default=100, show_default=True, help="Identity-preserving optimisation steps (0: off)."
+)
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="The .png to write.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists (never the input).")
 def age(run, image, to, strip, source, steps, out, overwrite):

@@ -174,7 +174,10 @@ def test_csv_and_jsonl_give_the_same_pairs(caption_folder):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("image,caption\nimgs/a.png,fine\nimgs/missing.png,a ghost\n", "line 3 names .*missing.png, which does not exist"),
+        (
+            "image,caption\nimgs/a.png,fine\nimgs/missing.png,a ghost\n",
+            "line 3 names .*missing.png, which does not exist",
+        ),
         ("image,caption\nimgs/a.png,\n", "line 2: the caption of imgs/a.png is empty"),
         ("img,text\nimgs/a.png,x\n", "must name the columns 'image' and 'caption'"),
         ("image,caption\nimgs/a.png," + "word " * 40 + "\n", "a caption of 40 words"),
@@ -204,8 +207,14 @@ def test_utkface_names_good_and_malformed():
     f = parse_utkface("26_1_2_20170116174525125.jpg.chip.jpg")
     assert (f.age, f.gender, f.race) == (26, 1, 2)
     assert parse_utkface("1_0_0_20161219140623097.jpg").age == 1
-    for bad in ("26_1_2.jpg", "26_2_2_20170116174525125.jpg", "26_1_7_20170116174525125.jpg", "x_1_2_201701161745.jpg",
-                "130_0_0_20170116174525125.jpg", "26_1_2_20170116174525125.png"):
+    for bad in (
+        "26_1_2.jpg",
+        "26_2_2_20170116174525125.jpg",
+        "26_1_7_20170116174525125.jpg",
+        "x_1_2_201701161745.jpg",
+        "130_0_0_20170116174525125.jpg",
+        "26_1_2_20170116174525125.png",
+    ):
         with pytest.raises(ValueError):
             parse_utkface(bad)
     assert age_groups([19, 30, 40, 50, 60]) == ("0-18", "19-29", "30-39", "40-49", "50-59", "60+")
@@ -213,8 +222,13 @@ def test_utkface_names_good_and_malformed():
 
 def test_utkface_folder_skips_malformed_names_with_a_count(tmp_path):
     rng = np.random.default_rng(0)
-    for name in ("5_0_0_20170101000000000.jpg", "35_1_2_20170101000000001.jpg", "70_0_4_20170101000000002.jpg",
-                 "holiday.jpg", "40_x_1_2017.jpg"):
+    for name in (
+        "5_0_0_20170101000000000.jpg",
+        "35_1_2_20170101000000001.jpg",
+        "70_0_4_20170101000000002.jpg",
+        "holiday.jpg",
+        "40_x_1_2017.jpg",
+    ):
         write_png(tmp_path / name, rng.integers(0, 256, (24, 24, 3)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

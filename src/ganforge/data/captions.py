@@ -288,9 +288,7 @@ class Tokenizer:
         if not words:
             raise UserError(f"{where} {text!r} has no words; describe the image, e.g. 'a thick seven'")
         if len(words) > self.max_len:
-            raise UserError(
-                f"{where} has {len(words)} words; this model reads at most {self.max_len}: shorten it"
-            )
+            raise UserError(f"{where} has {len(words)} words; this model reads at most {self.max_len}: shorten it")
         ids = [self.index.get(w, 1) for w in words]
         return torch.tensor(ids + [0] * (self.max_len - len(ids)), dtype=torch.int64)
 
@@ -514,8 +512,7 @@ def load_utkface(folder: Path, edges, resolution: int | None, channels: int | No
             skipped.append(p.name)
     if skipped:
         warnings.warn(
-            f"{folder}: skipped {len(skipped)} file(s) not named [age]_[gender]_[race]_[date].jpg "
-            f"(e.g. {skipped[0]})",
+            f"{folder}: skipped {len(skipped)} file(s) not named [age]_[gender]_[race]_[date].jpg (e.g. {skipped[0]})",
             stacklevel=2,
         )
     if not good:

@@ -77,7 +77,10 @@ def nearest_group(model: LoadedModel, x: Tensor, z: Tensor, features) -> Tensor:
     G = model.networks["G"]
     with torch.no_grad():
         d = torch.stack(
-            [feature_distance(features, x, G(z, torch.full((len(x),), g, device=x.device))) for g in range(model.num_classes)],
+            [
+                feature_distance(features, x, G(z, torch.full((len(x),), g, device=x.device)))
+                for g in range(model.num_classes)
+            ],
             1,
         )  # [N, K]
     return d.argmin(1)

@@ -153,7 +153,9 @@ class StageI(nn.Module):
         super().__init__()
         n_up = int(math.log2(res // 4))
         self.ch = width * 2**n_up  # [N, ch, 4, 4] at the bottom, halved at each level
-        self.fc = nn.Sequential(nn.Linear(z_dim + c_dim, self.ch * 16, bias=False), nn.BatchNorm1d(self.ch * 16), nn.ReLU(True))
+        self.fc = nn.Sequential(
+            nn.Linear(z_dim + c_dim, self.ch * 16, bias=False), nn.BatchNorm1d(self.ch * 16), nn.ReLU(True)
+        )
         self.ups = nn.Sequential(*[up_block(self.ch // 2**i, self.ch // 2 ** (i + 1)) for i in range(n_up)])
         self.out = nn.Sequential(nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
 
@@ -203,6 +205,7 @@ class StackGANGenerator(nn.Module):
             self.ca2 = CondAugment(cfg.text_dim, cfg.c_dim, cfg.ca)
             self.stage2 = StageII(cfg.c_dim, channels, cfg.g_width, cfg.res_blocks)
         dcgan_init(self)
+        self.train()  # a frozen stage I starts in eval mode too
 
     def first_stage(self) -> list[nn.Module]:
         return [self.text, self.ca1, self.stage1]
@@ -216,7 +219,9 @@ class StackGANGenerator(nn.Module):
 
     def forward(self, z: Tensor, tokens: Tensor | None = None, *, details: bool = False):
         if tokens is None:
-            raise UserError("a stackgan model draws images from text: give a caption (ganforge sample RUN --text '...')")
+            raise UserError(
+                "a stackgan model draws images from text: give a caption (ganforge sample RUN --text '...')"
+            )
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             e = self.text(tokens)  # [N, text_dim]
             c1, mu1, lv1 = self.ca1(e)

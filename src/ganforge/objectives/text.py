@@ -98,11 +98,15 @@ def load_stage_one(G: nn.Module, run: str, cfg_model, vocab: list[str] | None) -
         raise UserError(f"model.init_from={run}: stage I was trained on captions with another vocabulary; use its data")
     prefix = "G_ema." if any(k.startswith("G_ema.") for k in flat) else "G."
     first = ("text.", "ca1.", "stage1.")
-    weights = {k[len(prefix) :]: v for k, v in flat.items() if k.startswith(prefix) and k[len(prefix) :].startswith(first)}
+    weights = {
+        k[len(prefix) :]: v for k, v in flat.items() if k.startswith(prefix) and k[len(prefix) :].startswith(first)
+    }
     target = unwrap(G)
     wanted = {k for k in target.state_dict() if k.startswith(first)}
     if set(weights) != wanted:
-        raise UserError(f"model.init_from={run}: its stage I does not fit this model ({len(weights)} of {len(wanted)} tensors)")
+        raise UserError(
+            f"model.init_from={run}: its stage I does not fit this model ({len(weights)} of {len(wanted)} tensors)"
+        )
     target.load_state_dict(weights, strict=False)
     return str(folder)
 
