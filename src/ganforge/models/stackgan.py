@@ -15,9 +15,11 @@ Generative Adversarial Networks"): text -> image in two stages, on captions read
     stage I        [z, c] -> fc -> 4x4 -> upsampling conv blocks -> R/2 px (16 px for 32 px data)
     stage II       stage I's image -> down-sampling encoder -> joined with its own c (the text again)
                    -> residual blocks -> upsampling -> R px (sec. 3.3)
-    D              conv trunk to 4x4 -> joined with the compressed text embedding replicated 4x4 ->
-                   1x1 conv -> 4x4 conv to one logit (sec. 3.2, as Reed et al. 2016); the objective
-                   shows it (real, right text), (real, wrong text) and (fake, right text)
+    D              conv trunk to 4x4 features phi(x), then the text (its own encoder's e) either by
+                   model.d_cond=concat: the compressed e replicated 4x4, joined to phi(x), 1x1 conv, 4x4
+                   conv to one logit (sec. 3.2, as Reed et al. 2016), or by projection (the default;
+                   Miyato & Koyama 2018): psi(phi(x)) + <W e, phi(x)>; the objective shows D (real, right
+                   text), (real, wrong text) and (fake, right text)
 
 model.stage=1 trains stage I; model.stage=2 trains stage II on a frozen stage I loaded from
 model.init_from=RUN (stage by stage, as the paper), or, with model.joint=true, both stages together
@@ -55,6 +57,10 @@ class StackGANConfig(ModelConfig):
     g_width: int = 64  # channels at stage I's output resolution (x2 per level down; paper Ng = 128)
     d_width: int = 32  # channels of D's first conv (x2 per level; paper Nd = 64)
     res_blocks: int = 2  # stage II's residual blocks (the paper's code: 4)
+    # how D reads the text: concat (the paper's, after Reed et al. 2016: the compressed embedding replicated
+    # 4x4, joined to the image features, 1x1 conv) | projection (Miyato & Koyama 2018: logit + <W e, phi(x)>,
+    # which made the caption's class matter from the first steps in our runs)
+    d_cond: str = "projection"
 
     def validate(self, cfg) -> None:
         for key in ("z_dim", "c_dim", "text_dim", "word_dim", "g_width", "d_width"):
@@ -62,6 +68,8 @@ class StackGANConfig(ModelConfig):
                 raise UserError(f"model.{key}={getattr(self, key)}: must be >= 1")
         if self.vocab_size < 3:
             raise UserError(f"model.vocab_size={self.vocab_size}: must be >= 3 (padding, unknown and one word)")
+        if self.d_cond not in ("concat", "projection"):
+            raise UserError(f"model.d_cond={self.d_cond!r}: concat (the paper's) or projection")
         if self.res_blocks < 0:
             raise UserError(f"model.res_blocks={self.res_blocks}: must be >= 0")
         if self.stage not in (1, 2):
@@ -250,15 +258,24 @@ class MatchingDiscriminator(nn.Module):
             ch *= 2
         self.trunk = nn.Sequential(*layers)  # [N, C, res, res] -> [N, ch, 4, 4]
         self.text = TextEncoder(cfg.vocab_size, cfg.word_dim, cfg.text_dim)
-        self.compress = nn.Sequential(nn.Linear(cfg.text_dim, cfg.c_dim), nn.LeakyReLU(0.2, True))
-        self.joint = nn.Sequential(
-            nn.Conv2d(ch + cfg.c_dim, ch, 1, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.LeakyReLU(0.2, True)
-        )
-        self.head = nn.Conv2d(ch, 1, 4, 1, 0)
+        self.mode = cfg.d_cond
+        if self.mode == "concat":
+            self.compress = nn.Sequential(nn.Linear(cfg.text_dim, cfg.c_dim), nn.LeakyReLU(0.2, True))
+            self.joint = nn.Sequential(
+                nn.Conv2d(ch + cfg.c_dim, ch, 1, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.LeakyReLU(0.2, True)
+            )
+            self.head = nn.Conv2d(ch, 1, 4, 1, 0)
+        else:  # projection: logit = psi(phi(x)) + <W e, phi(x)>, phi(x) the 4x4 features flattened
+            self.psi = nn.Linear(ch * 16, 1)
+            self.proj = nn.Linear(cfg.text_dim, ch * 16, bias=False)
 
     def forward(self, x: Tensor, tokens: Tensor) -> Tensor:
         h = self.trunk(x)  # [N, ch, 4, 4]
-        t = self.compress(self.text(tokens))  # [N, c_dim]
+        e = self.text(tokens)  # [N, text_dim]
+        if self.mode == "projection":
+            phi = h.flatten(1)  # [N, ch * 16]
+            return self.psi(phi).squeeze(1) + (self.proj(e) * phi).sum(1)  # [N]
+        t = self.compress(e)  # [N, c_dim]
         h = torch.cat([h, t[:, :, None, None].expand(-1, -1, 4, 4)], 1)  # [N, ch + c_dim, 4, 4]
         return self.head(self.joint(h)).flatten()  # [N]
 
