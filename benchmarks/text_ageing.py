@@ -80,7 +80,9 @@ STACKGAN_ROWS = ("stage1", "stage2", "no-ca", "no-mismatch")
 
 
 def command_line() -> str:
-    return "GANFORGE_DATA=../shared/data OMP_NUM_THREADS=1 python " + shlex.join(["benchmarks/text_ageing.py", *sys.argv[1:]])
+    return "GANFORGE_DATA=../shared/data OMP_NUM_THREADS=1 python " + shlex.join(
+        ["benchmarks/text_ageing.py", *sys.argv[1:]]
+    )
 
 
 # --- train ---------------------------------------------------------------------------------------------
@@ -212,8 +214,16 @@ def report(runs: Path, n: int, edit_n: int, edit_steps: int, seed: int, img: Pat
         if (runs / row / "checkpoints").is_dir():
             stack[row] = score_stackgan(runs / row, test, texts, real_feats, ext, seed)
             print(row, json.dumps(stack[row]), flush=True)
-    shown = ["a thick seven", "a thin seven", "a thick, slanted two", "a thin, upright two",
-             "a large zero", "a small zero", "a slanted one", "an upright one"]
+    shown = [
+        "a thick seven",
+        "a thin seven",
+        "a thick, slanted two",
+        "a thin, upright two",
+        "a large zero",
+        "a small zero",
+        "a slanted one",
+        "an upright one",
+    ]
     for row in ("stage1", "stage2"):
         if row in stack:
             caption_grid(runs / row, shown, img / f"text_ageing_{row}.png")
@@ -221,8 +231,14 @@ def report(runs: Path, n: int, edit_n: int, edit_steps: int, seed: int, img: Pat
     if (runs / "agecgan" / "checkpoints").is_dir():
         age_test = build_dataset(DataConfig(name="mnist-thickness", split="test"))
         perm = torch.randperm(len(age_test), generator=torch.Generator().manual_seed(seed))[:edit_n]
-        sub = type(age_test)(age_test.x[perm], age_test.y[perm], age_test.classes, "image",
-                             {k: v[perm] for k, v in age_test.extra.items()}, age_test.meta)
+        sub = type(age_test)(
+            age_test.x[perm],
+            age_test.y[perm],
+            age_test.classes,
+            "image",
+            {k: v[perm] for k, v in age_test.extra.items()},
+            age_test.meta,
+        )
         age, strips = score_agecgan(runs / "agecgan", sub, edit_n, edit_steps, ext)
         save_grid(strips, img / "text_ageing_strips.png", nrow=strips.shape[0] // 8)
         print("agecgan", json.dumps(age), flush=True)
@@ -244,13 +260,23 @@ def markdown(stack: dict, age: dict | None, shown: list[str], n: int, edit_n: in
         "Commands (each row trained for `--budget` process CPU-seconds, one thread; then `report`):",
         "",
     ]
-    lines += [f"- `{last[r]['command']}` ({last[r]['steps']} steps, {last[r]['cpu_s']:.0f} CPU-s)" for r in ROWS if r in last]
+    lines += [
+        f"- `{last[r]['command']}` ({last[r]['steps']} steps, {last[r]['cpu_s']:.0f} CPU-s)" for r in ROWS if r in last
+    ]
     lines += [f"- `{command_line()}`", ""]
+    short = sorted({r for r in ROWS if r in last and last[r]["budget"] < 1800})
+    if short:
+        lines += [
+            f"**Smoke run**: {', '.join(short)} trained for less than the targets' 30 CPU-minutes "
+            f"({', '.join(format(last[r]['budget'], 'g') + ' s' for r in short)}); the figures show the pipeline works, "
+            "not what the recipe reaches.",
+            "",
+        ]
     if stack:
         lines += [
             "## StackGAN on captioned MNIST",
             "",
-            f"{n:,} test captions (each a test digit's fullest caption, e.g. \"a thick, slanted seven\"), one "
+            f'{n:,} test captions (each a test digit\'s fullest caption, e.g. "a thick, slanted seven"), one '
             "image each (seed fixed). *class named*: lenet-mnist reads the caption's digit; *attributes*: each "
             "attribute the caption names, measured on the image (resized to 28 px), lies on the named side of "
             "that digit's training median; FID: lenet-mnist features against the same test images.",
@@ -270,22 +296,36 @@ def markdown(stack: dict, age: dict | None, shown: list[str], n: int, edit_n: in
             checks = [f"class named >= 90%: {'met' if max(s['class'] for s in stack.values()) >= 0.9 else 'missed'}"]
             if "stage2" in stack:
                 s2 = stack["stage2"]
-                checks.append(f"stage II class {pct(s2['class'])}, attributes {pct(s2['attributes'])} "
-                              f"(>= 80%: {'met' if s2['attributes'] >= 0.8 else 'missed'})")
-                checks.append(f"FID stage II {s2['fid']:.2f} below stage I {s1['fid']:.2f}: "
-                              f"{'met' if s2['fid'] < s1['fid'] else 'missed'}")
+                checks.append(
+                    f"stage II class {pct(s2['class'])}, attributes {pct(s2['attributes'])} "
+                    f"(>= 80%: {'met' if s2['attributes'] >= 0.8 else 'missed'})"
+                )
+                checks.append(
+                    f"FID stage II {s2['fid']:.2f} below stage I {s1['fid']:.2f}: "
+                    f"{'met' if s2['fid'] < s1['fid'] else 'missed'}"
+                )
             for abl in ("no-ca", "no-mismatch"):
                 if abl in stack:
                     a = stack[abl]
-                    worse = [m for m, better in (("class", a["class"] < s1["class"]),
-                                                 ("attributes", a["attributes"] < s1["attributes"]),
-                                                 ("FID", a["fid"] > s1["fid"])) if better]
+                    worse = [
+                        m
+                        for m, better in (
+                            ("class", a["class"] < s1["class"]),
+                            ("attributes", a["attributes"] < s1["attributes"]),
+                            ("FID", a["fid"] > s1["fid"]),
+                        )
+                        if better
+                    ]
                     checks.append(f"{abl} worse than stage1 on: {', '.join(worse) or 'nothing'}")
             lines += ["Targets: " + "; ".join(checks) + ".", ""]
         for row in ("stage1", "stage2"):
             if row in stack:
-                lines += [f"{row}: one row per caption, top to bottom: " + "; ".join(f"\"{t}\"" for t in shown),
-                          "", f"![{row}](img/text_ageing_{row}.png)", ""]
+                lines += [
+                    f"{row}: one row per caption, top to bottom: " + "; ".join(f'"{t}"' for t in shown),
+                    "",
+                    f"![{row}](img/text_ageing_{row}.png)",
+                    "",
+                ]
     if age is not None:
         o, e = age["optimised"], age["encoder"]
         lines += [
@@ -313,8 +353,10 @@ def markdown(stack: dict, age: dict | None, shown: list[str], n: int, edit_n: in
             "",
         ]
     lines += ["## Runs tried", "", "| when (UTC) | row | budget (CPU-s) | steps | overrides |", "|---|---|---|---|---|"]
-    lines += [f"| {t['when']} | {t['row']} | {t['budget']:g} | {t['steps']} | {' '.join(t['overrides']) or '-'} |"
-              for t in trials]
+    lines += [
+        f"| {t['when']} | {t['row']} | {t['budget']:g} | {t['steps']} | {' '.join(t['overrides']) or '-'} |"
+        for t in trials
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -115,7 +115,9 @@ class CondAugment(nn.Module):
     def __init__(self, text_dim: int, c_dim: int, ca: bool = True):
         super().__init__()
         self.ca = ca
-        self.fc = nn.Linear(text_dim, 2 * c_dim if ca else c_dim)
+        self.fc = nn.Linear(text_dim, 2 * c_dim if ca else c_dim)  # PyTorch's default init (not DCGAN's 0.02)
+        if ca:  # sigma starts at exp(-2): the text is heard over the noise from the first steps; the KL raises it
+            nn.init.constant_(self.fc.bias[c_dim:], -4.0)
 
     def forward(self, e: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         h = self.fc(e)
@@ -212,7 +214,9 @@ class StackGANGenerator(nn.Module):
         if cfg.stage == 2:
             self.ca2 = CondAugment(cfg.text_dim, cfg.c_dim, cfg.ca)
             self.stage2 = StageII(cfg.c_dim, channels, cfg.g_width, cfg.res_blocks)
-        dcgan_init(self)
+        for net in (self.stage1, getattr(self, "stage2", None)):  # DCGAN's init for the image networks only
+            if net is not None:
+                dcgan_init(net)
         self.train()  # a frozen stage I starts in eval mode too
 
     def first_stage(self) -> list[nn.Module]:
