@@ -102,7 +102,7 @@ def test_captions_name_only_attributes_outside_the_middle_tercile():
     nouns = tuple(f"n{i}" for i in range(10))
     caps = make_captions(labels, values, edges, nouns, k=3, seed=0)
     assert caps[0][0] == "a thin, upright n7"  # the first caption names everything that holds clearly
-    assert caps[1][0] == "a upright n7"  # thickness in the middle tercile: not named
+    assert caps[1][0] == "an upright n7"  # thickness in the middle tercile: not named
     assert caps[2][0] == "a thick, slanted n7"
     assert all(named_class(c, nouns) == 7 for c in caps[2]) and len(caps[2]) == 3
     assert claims("this seven is thick and slanted") == {"thickness": "high", "slant": "high"}

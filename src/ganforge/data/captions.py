@@ -220,6 +220,7 @@ def make_captions(
             form = PHRASINGS[0] if j == 0 else PHRASINGS[int(rng.integers(len(PHRASINGS)))]
             noun = noun_of[int(label)]
             text = form.format(adj=join_adjectives(chosen), noun=noun) if chosen else f"a {noun}"
+            text = re.sub(r"\ba (?=[aeiou])", "an ", text)  # "an upright one", "an eight"
             caps.append(re.sub(r"\s+", " ", text).strip())
         out.append(caps)
     return out
