@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from torch import Tensor
 
+from ganforge.errors import UserError
 from ganforge.inference import sampling, translation
 from ganforge.inference.export import Exported
 from ganforge.inference.export import export as export_file
@@ -30,19 +31,30 @@ class GanModel(LoadedModel):
         return sampling.latents(self, n, seed, truncation).to(self.device)
 
     def generate(
-        self, z: Tensor, y: Tensor | None = None, batch_size: int = 256, *, psi: float | None = None
+        self, z: Tensor, y: Tensor | None = None, batch_size: int = 256, *, psi: float | None = None, text=None
     ) -> Tensor:
         """G(z) in batches; images [N, C, H, W] in [-1, 1] or points [N, D]. psi: truncation in W
-        (families with per-layer styles)."""
+        (families with per-layer styles). text: a text family's caption for all z, or one per z."""
+        if text is not None or self.family.text:
+            from ganforge.inference import text as text_inference
+
+            if text is None:
+                raise UserError(f"a {self.family.name} model draws images from text: pass text='a thick seven'")
+            y = text_inference.tokens_for(self, text, len(z))
         return sampling.generate(self, z, y, batch_size, psi=psi)
 
     def sample(
-        self, n: int, seed: int = 0, batch_size: int = 256, *, y=None, truncation: float | None = None
+        self, n: int, seed: int = 0, batch_size: int = 256, *, y=None, truncation: float | None = None, text=None
     ) -> Tensor:
         """n samples, reproducible from `seed` alone (independent of batch_size). Conditional models:
         y = a class index or name for all samples, n labels, or None for classes 0..K-1 in turn; an
         unconditional model takes no y. truncation: the truncation trick where the family applies it
-        (|z_i| <= psi in Z; StyleGAN: w_avg + psi (w - w_avg) in W)."""
+        (|z_i| <= psi in Z; StyleGAN: w_avg + psi (w - w_avg) in W). text: for a text family (StackGAN),
+        a caption for all n samples or n captions ("a thick, slanted seven")."""
+        if text is not None or self.family.text:
+            from ganforge.inference import text as text_inference
+
+            return text_inference.sample(self, n, seed, text, batch_size, y=y, truncation=truncation)
         return sampling.sample(self, n, seed, batch_size, y=y, truncation=truncation)
 
     def translate(self, x: Tensor, direction: str = "AtoB", batch_size: int = 64) -> Tensor:
@@ -78,6 +90,15 @@ class GanModel(LoadedModel):
         from ganforge.inference import inpainting
 
         return inpainting.inpaint(self, image, mask, tile)
+
+    def age(self, images: Tensor, to=None, *, source=None, steps: int = 100, lr: float = 0.05):
+        """Images [N, C, H, W] in [-1, 1] edited to group `to` (an index or name; a list; None: every
+        group) with their identity kept, by an editing family (Age-cGAN): the encoder's z, refined by
+        the identity-preserving optimisation for `steps` Adam steps (0: the encoder's z alone), then
+        G(z, group). Returns an `ganforge.inference.ageing.Edit` (outputs [N, T, C, H, W], ...)."""
+        from ganforge.inference import ageing
+
+        return ageing.edit(self, images, to, source=source, steps=steps, lr=lr)
 
     def export(
         self,

@@ -137,7 +137,10 @@ def train(source, overrides, out, resume, overwrite, dry_run):
 @click.option(
     "--per-class", is_flag=True, help="Conditional models: a grid with one row per class, the same z per column."
 )
-def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
+@click.option(
+    "--text", default=None, help="Text models (stackgan): the caption to draw, e.g. 'a thick, slanted seven'."
+)
+def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class, text):
     """Draw samples from a run or checkpoint directory (the config file is not needed)."""
     from ganforge.api import load
     from ganforge.inference.sampling import class_grid, grid_labels, write_samples
@@ -151,6 +154,9 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     if per_class and klass is not None:
         raise UserError("--per-class draws every class; drop --class, or drop --per-class for one class")
     model = load(run)
+    if text is not None or model.family.text:
+        _sample_text(model, text, n, seed, out_path, nrow, klass, per_class, truncation)
+        return
     if model.kind == "table":
         verb = (
             "synth RUN --n N --out rows.csv"
@@ -180,6 +186,76 @@ def sample(run, n, seed, out, nrow, overwrite, klass, truncation, per_class):
     else:
         save_samples(x, out_path, nrow=nrow)  # a grid, or a scatter plot of points; atomic
     click.echo(f"wrote {len(x)} samples to {out_path}")
+
+
+def _sample_text(model, text, n, seed, out_path: Path, nrow, klass, per_class, truncation) -> None:
+    """`ganforge sample --text`: n images of one caption, a .png grid or an .npz of uint8 images."""
+    from ganforge.io import to_uint8
+    from ganforge.training.logging import save_samples
+
+    if per_class or klass is not None:
+        raise UserError("--per-class and --class do not apply to a text model: name the class in --text ('a seven')")
+    n = 16 if n is None else n
+    x = model.sample(n, seed=seed, text=text, truncation=truncation)
+    if out_path.suffix.lower() == ".npz":
+        import numpy as np
+
+        atomic_write(out_path, lambda tmp: np.savez_compressed(tmp, images=to_uint8(x), text=np.array([text] * n)))
+    else:
+        save_samples(x, out_path, nrow=nrow)
+    click.echo(f"wrote {len(x)} samples of {text!r} to {out_path}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.argument("image", type=click.Path())
+@click.option("--to", "to", default=None, help="The target group: an index or a name (e.g. 3 or thick; 60+ for faces).")
+@click.option("--strip", is_flag=True, help="Edit to every group: one row, the input first.")
+@click.option(
+    "--from", "source", default=None, help="The image's own group (default: the one that reconstructs it best)."
+)
+@click.option(
+    "--steps", type=int, default=100, show_default=True, help="Identity-preserving optimisation steps (0: off)."
+)
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="The .png to write.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists (never the input).")
+def age(run, image, to, strip, source, steps, out, overwrite):
+    """Edit IMAGE to another group of an ordered attribute (age; a digit's thickness) with an Age-cGAN RUN."""
+    import torch
+
+    from ganforge.api import load
+    from ganforge.data.folders import read_image
+    from ganforge.inference.ageing import check_editor, group_index
+    from ganforge.io import save_grid, save_image
+
+    if (to is None) == (not strip):
+        raise UserError("give --to GROUP for one edit, or --strip for every group (not both)")
+    if Path(out).suffix.lower() != ".png":
+        raise UserError(f"--out {out}: give a .png file name")
+    if Path(out).resolve() == Path(image).resolve():
+        raise UserError("--out names the input image; write the edit to another file")
+    if not Path(image).is_file():
+        raise UserError(f"{image} does not exist or is not a file; give an image file")
+    refuse_overwrite(out, overwrite=overwrite)
+    model = load(run)
+    check_editor(model)
+    for value in (to, source):
+        if value is not None:
+            group_index(model, value)  # out of range: one line, before any work
+    c, h, w = model.data_shape
+    pixels = read_image(Path(image), h, c)  # a non-image: one line
+    x = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float().div(127.5).sub(1.0)  # [1, C, H, W]
+    result = model.age(x, None if strip else to, source=source, steps=steps)
+    if strip:
+        save_grid(torch.cat([x, result.outputs[0]]), out, nrow=1 + len(result.targets))
+    else:
+        save_image(result.outputs[0, 0], out)
+    names = [model.classes[t] for t in result.targets]
+    click.echo(
+        f"wrote {out}: group {model.classes[int(result.source[0])]} -> {', '.join(names)} "
+        f"(identity distance {float(result.encoder_distance[0]):.3g} from the encoder, "
+        f"{float(result.identity_distance[0]):.3g} after {steps} steps)"
+    )
 
 
 @cli.command()

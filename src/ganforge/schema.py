@@ -37,6 +37,9 @@ class DataConfig:
     split_seed: int = 0  # tables: seed of the train / test split
     # photo data sets (photos-sr): random crops of data.resolution px cut once, with a fixed seed, into the pool batches come from
     crops: int = 8192
+    # utkface: the first age of each age group after the first (Age-cGAN: [19, 30, 40, 50, 60] -> 0-18, ..., 60+);
+    # None: those
+    age_edges: list[int] | None = None
 
 
 @dataclass

@@ -460,3 +460,23 @@ PRESETS.register(
     },
     doc="Masked-image GAN (gated convs, SN-PatchGAN; Yu et al. 2019) on 64 px photo crops, random boxes of 25%; about 60 CPU-minutes",
 )
+# --- text-to-image and attribute editing (StackGAN, Age-cGAN) ---------------------------------------
+PRESETS.register(
+    "stackgan-mnist",
+    {
+        "data": {"name": "mnist-captions", "resolution": 32},
+        "model": {"family": "stackgan", "stage": 1, "z_dim": 64, "c_dim": 32, "g_width": 32, "d_width": 32},
+        "train": {"steps": 3000, "batch_size": 64, "sample_every": 500, "ckpt_every": 500},
+    },
+    # stage II (32x32) on this run: ganforge train stackgan-mnist model.stage=2 model.init_from=RUN --out RUN2
+    doc="StackGAN (Zhang et al. 2017) stage I on captioned MNIST ('a thick, slanted seven'), 16x16; stage II: model.stage=2",
+)
+PRESETS.register(
+    "agecgan-mnist",
+    {
+        "data": {"name": "mnist-thickness"},
+        "model": {"family": "agecgan", "z_dim": 32, "g_width": 32, "d_width": 32, "e_width": 32},
+        "train": {"steps": 3000, "batch_size": 64, "sample_every": 500, "ckpt_every": 500},
+    },
+    doc="Age-cGAN (Antipov et al. 2017) on MNIST with the stroke-thickness bucket as the 'age'; then 'ganforge age'",
+)

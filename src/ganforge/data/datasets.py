@@ -104,6 +104,41 @@ def image_folder(cfg: DataConfig) -> Data:
     return load_image_folder(Path(cfg.root), cfg.resolution, cfg.channels)
 
 
+# --- captioned images and ordered attribute groups (StackGAN, Age-cGAN; data/captions.py) ----------
+def _register_captioned() -> None:
+    from ganforge.data import captions
+
+    for name in captions.CAPTIONED:
+        short = "mnist" if name == "mnist" else "fashion"
+        DATASETS.register(f"{short}-captions", captions._captioned_builder(name))
+
+    def captioned_pairs(cfg: DataConfig) -> Data:
+        """(image, caption) pairs: data.path = a .csv (image,caption) or .jsonl file; images beside it or under data.root"""
+        if not cfg.path:
+            raise UserError("data.name=captions needs data.path=FILE, a .csv or .jsonl of (image, caption) rows")
+        path = Path(cfg.path)
+        if not path.is_absolute() and not path.exists() and cfg.root:
+            path = Path(cfg.root) / path
+        return captions.load_captions(path, Path(cfg.root) if cfg.root else None, cfg.resolution, cfg.channels)
+
+    def thickness(cfg: DataConfig) -> Data:
+        """MNIST with its stroke-thickness bucket (5 quintiles, thinnest..thickest) as the class: Age-cGAN's benchmark"""
+        return captions.mnist_thickness(cfg)
+
+    def utkface(cfg: DataConfig) -> Data:
+        """Faces named [age]_[gender]_[race]_[date].jpg under data.root; the class is the age group (data.age_edges)"""
+        if not cfg.root:
+            raise UserError("data.name=utkface needs data.root=FOLDER, the folder of UTKFace images")
+        return captions.load_utkface(Path(cfg.root), cfg.age_edges, cfg.resolution, cfg.channels)
+
+    DATASETS.register("captions", captioned_pairs)
+    DATASETS.register("mnist-thickness", thickness)
+    DATASETS.register("utkface", utkface)
+
+
+_register_captioned()
+
+
 def _exclude(data: Data, classes: list[int] | None, name: str) -> Data:
     """`data` without the examples of `classes` (data.exclude_classes); class indices keep their meaning."""
     if not classes:
@@ -116,7 +151,9 @@ def _exclude(data: Data, classes: list[int] | None, name: str) -> Data:
     keep = ~torch.isin(data.y, torch.tensor(classes, dtype=data.y.dtype))
     if not keep.any():
         raise UserError(f"data.exclude_classes={classes} leaves no examples of {name}; exclude fewer classes")
-    return Data(data.x[keep], data.y[keep], data.classes, data.kind, {k: v[keep] for k, v in data.extra.items()})
+    return Data(
+        data.x[keep], data.y[keep], data.classes, data.kind, {k: v[keep] for k, v in data.extra.items()}, data.meta
+    )
 
 
 def build_dataset(cfg: DataConfig, seed: int = 0) -> Data:

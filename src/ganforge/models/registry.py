@@ -48,6 +48,8 @@ class Family:
     tabular: str | None = None  # table families: "impute" (missing cells) or "synthesize" (new rows)
     restores: str | None = None  # image restoration: "upscale" (super-resolution: G(low-res) -> high-res, model.scale)
     inpaints: bool = False  # fills holes in images (context-encoder, inpaint-gan): G(x_in, mask) -> image
+    text: bool = False  # G draws from captions, G(z, tokens) (StackGAN): sampling needs text
+    edits: bool = False  # edits an image along an ordered attribute, identity kept (Age-cGAN: 'ganforge age')
     doc: str = ""
 
     def is_conditional(self, model_cfg: ModelConfig) -> bool:
@@ -65,14 +67,15 @@ class Family:
 
     @property
     def generates(self) -> bool:
-        """Whether G maps noise to samples (not a translation model, an imputer, a detector, a restorer or an
-        inpainter)."""
+        """Whether G maps noise to samples (not a translation model, an imputer, a detector, a restorer, an
+        inpainter or a text model)."""
         return (
             not self.directions
             and not self.detects
             and self.tabular != "impute"
             and not self.restores
             and not self.inpaints
+            and not self.text
         )
 
 
