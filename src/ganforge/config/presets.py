@@ -213,7 +213,14 @@ PRESETS.register(
     "cdcgan-mnist",
     {
         "data": {"name": "mnist"},
-        "model": {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "cond_g": "cbn", "cond_d": "projection"},
+        "model": {
+            "family": "cdcgan",
+            "z_dim": 100,
+            "g_width": 64,
+            "d_width": 64,
+            "cond_g": "cbn",
+            "cond_d": "projection",
+        },
         "train": {"steps": 10000},
     },
     doc="Conditional DCGAN: class-conditional BatchNorm in G, a projection discriminator (Miyato & Koyama 2018)",
