@@ -48,6 +48,11 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def out_folder(default: str, help: str):
+    """The --out option of the commands that write a folder of files."""
+    return click.option("--out", "out", type=click.Path(file_okay=False), default=default, show_default=True, help=help)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganforge")
 @click.option("--verbose", is_flag=True, help="On an error, show its details and traceback too.")
@@ -429,14 +434,7 @@ def plot(run, out):
     show_default=True,
     help="BtoA needs a CycleGAN model (pix2pix translates one way).",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False),
-    default="translated",
-    show_default=True,
-    help="Folder for <name>.png per input and comparison.png.",
-)
+@out_folder("translated", "Folder for <name>.png per input and comparison.png.")
 @click.option(
     "--target",
     type=click.Path(),
@@ -466,14 +464,7 @@ def translate(run, input, direction, out, target, paired, overwrite):
 @cli.command()
 @click.argument("run", type=click.Path())
 @click.argument("input", type=click.Path(), metavar="IMAGE_OR_FOLDER")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False),
-    default="upscaled",
-    show_default=True,
-    help="Folder for <name>.png per input.",
-)
+@out_folder("upscaled", "Folder for <name>.png per input.")
 @click.option(
     "--tile",
     type=int,
@@ -497,14 +488,7 @@ def upscale(run, input, out, tile, overwrite):
 @cli.command()
 @click.argument("run", type=click.Path())
 @click.argument("image", type=click.Path())
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False),
-    default="projection",
-    show_default=True,
-    help="Folder for projected_w.npz, reconstruction.png and comparison.png.",
-)
+@out_folder("projection", "Folder for projected_w.npz, reconstruction.png and comparison.png.")
 @click.option("--steps", type=int, default=300, show_default=True, help="Optimisation steps.")
 @click.option("--lr", type=float, default=0.1, show_default=True, help="Adam's peak learning rate.")
 @click.option("--wplus", is_flag=True, help="Optimise one w per layer (W+) instead of a single w.")

@@ -192,55 +192,25 @@ PRESETS.register(
 
 
 # --- class-conditional generation, BigGAN, augmentation for small data -----------------------------
+def _cdcgan_mnist(cond_g: str, cond_d: str, **over: dict) -> dict:
+    """Class-conditional DCGAN networks (widths 64) on the MNIST training set, y joined as the options say."""
+    model = {"family": "cdcgan", "z_dim": 100, "g_width": 64, "d_width": 64, "cond_g": cond_g, "cond_d": cond_d}
+    return {"data": {"name": "mnist"}, "model": model, "train": {"steps": 10000}, **over}
+
+
 PRESETS.register(
     "cgan-mnist",
-    {
-        "data": {"name": "mnist"},
-        "model": {
-            "family": "cdcgan",
-            "z_dim": 100,
-            "g_width": 64,
-            "d_width": 64,
-            "cond_g": "concat",
-            "cond_d": "concat",
-            "embed_dim": 32,
-        },
-        "train": {"steps": 10000},
-    },
+    _cdcgan_mnist("concat", "concat"),
     doc="Conditional GAN (Mirza & Osindero 2014) on DCGAN networks: label embedding joined to z and to D's input",
 )
 PRESETS.register(
     "cdcgan-mnist",
-    {
-        "data": {"name": "mnist"},
-        "model": {
-            "family": "cdcgan",
-            "z_dim": 100,
-            "g_width": 64,
-            "d_width": 64,
-            "cond_g": "cbn",
-            "cond_d": "projection",
-        },
-        "train": {"steps": 10000},
-    },
+    _cdcgan_mnist("cbn", "projection"),
     doc="Conditional DCGAN: class-conditional BatchNorm in G, a projection discriminator (Miyato & Koyama 2018)",
 )
 PRESETS.register(
     "acgan-mnist",
-    {
-        "data": {"name": "mnist"},
-        "model": {
-            "family": "cdcgan",
-            "z_dim": 100,
-            "g_width": 64,
-            "d_width": 64,
-            "cond_g": "concat",
-            "cond_d": "acgan",
-            "embed_dim": 32,
-        },
-        "loss": {"aux_weight": 1.0},
-        "train": {"steps": 10000},
-    },
+    _cdcgan_mnist("concat", "acgan", loss={"aux_weight": 1.0}),
     doc="AC-GAN (Odena et al. 2017) on DCGAN networks: D also classifies real and fake images",
 )
 PRESETS.register(

@@ -23,11 +23,12 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from ganforge.data.folders import UNREADABLE, list_images, unreadable
+from ganforge.data.folders import UNREADABLE, unreadable
 from ganforge.data.photos import read_photo
 from ganforge.errors import UserError
 from ganforge.inference.model import LoadedModel, families_that
-from ganforge.io import IMAGE_SUFFIXES, atomic_write, refuse_overwrite
+from ganforge.inference.translation import _key, list_inputs  # the same inputs and output names as translate
+from ganforge.io import atomic_write, refuse_overwrite
 
 DEFAULT_TILE = 128  # low-resolution pixels per tile side (512 output pixels at x4)
 
@@ -132,21 +133,8 @@ def upscale(
 
 
 # --- files -----------------------------------------------------------------------------------------------
-def list_inputs(path: Path) -> list[Path]:
-    """An image file, or the images of a folder (recursively, sorted)."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"input {path} does not exist; give an image file or a folder of images")
-    if path.is_dir():
-        return list_images(path)
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise UserError(f"input {path} is not an image file ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    return [path]
-
-
 def _out_name(path: Path, base: Path) -> str:
-    rel = path.relative_to(base) if base.is_dir() else Path(path.name)
-    return "_".join(rel.with_suffix("").parts) + ".png"
+    return _key(path, base) + ".png"
 
 
 def check_inputs(files: list[Path], scale: int) -> None:
