@@ -19,7 +19,10 @@ LEGACY = REPO / "tests" / "data" / "legacy-runs"
 def test_legacy_runs_sample_as_before(run):
     model = ganforge.load(LEGACY / run)
     reference = torch.from_numpy(np.load(LEGACY / run / "reference_samples.npy"))
-    torch.testing.assert_close(model.sample(4, seed=0), reference, rtol=0, atol=1e-6)
+    # the references were drawn on another CPU: its BLAS kernels round differently (1.06e-6 seen on one
+    # StyleGAN pixel on an Intel Xeon with AMX against the AMD EPYC that wrote them); a changed network
+    # or a misread config moves samples by far more than 1e-5
+    torch.testing.assert_close(model.sample(4, seed=0), reference, rtol=0, atol=1e-5)
 
 
 def test_legacy_translation_run_translates_as_before():
