@@ -286,6 +286,69 @@ def probe_lines() -> list[str]:
     return [*lines, "", "Figures are for the EMA generator where the run keeps one.", ""]
 
 
+# --- synthetic training data ----------------------------------------------------------------------------
+SYNTH_JSON = REPO / "benchmarks" / "results" / "time_to_quality_synth.json"
+
+
+def synth(name: str, seed: int, tag: str, per_class: int) -> dict:
+    """Class-balanced synthetic digits from a conditional run (through the code of `ganforge synth`), then
+    the small classifier of benchmarks/conditional.py trained (3 seeds each) on 600 real digits, on those
+    600 + the synthetic set, and on the synthetic set alone, scored on the MNIST test split."""
+    import numpy as np
+
+    import ganforge
+    from conditional import test_accuracy, train_classifier
+    from ganforge.config import load_config
+    from ganforge.data import build_dataset
+    from ganforge.inference.sampling import write_synthetic
+
+    t0 = time.process_time()
+    run = run_dir(name, "ganforge", seed, tag)
+    small = build_dataset(load_config(None, ["data.name=mnist", "data.limit=600"]).data, 0)  # 600 real digits
+    test = build_dataset(load_config(None, ["data.name=mnist", "data.split=test"]).data)
+    npz = run / "synthetic.npz"
+    write_synthetic(ganforge.load(run), npz, per_class, seed=1, overwrite=True)
+    with np.load(npz) as d:
+        xs = torch.from_numpy(d["images"]).permute(0, 3, 1, 2).float().div(127.5).sub(1)  # [N, 1, 28, 28]
+        ys = torch.from_numpy(d["labels"])
+    sets = {
+        "600 real": (small.x, small.y),
+        f"600 real + {len(ys):,} synthetic": (torch.cat([small.x, xs]), torch.cat([small.y, ys])),
+        f"{len(ys):,} synthetic only": (xs, ys),
+    }
+    out = {"run": str(run.relative_to(REPO)), "per_class": per_class, "sets": {}}
+    for key, (x, y) in sets.items():
+        out["sets"][key] = [test_accuracy(train_classifier(x, y, s), test.x, test.y) for s in (0, 1, 2)]
+        print(key, out["sets"][key], flush=True)
+    out |= {"cpu_s": time.process_time() - t0, "machine": describe(), "load": os.getloadavg()[0]}
+    SYNTH_JSON.write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def synth_lines() -> list[str]:
+    if not SYNTH_JSON.exists():
+        return []
+    r = json.loads(SYNTH_JSON.read_text())
+    accs = {k: sum(v) / len(v) for k, v in r["sets"].items()}
+    real, mixed, only = list(accs.values())
+    lines = [
+        "## Synthetic training data (issue 13: synthetic-only >= 95%, 600 real + synthetic >= 600 real + 1 point)",
+        "",
+        f"`python benchmarks/time_to_quality.py synth cdcgan-mnist`: {r['per_class']} digits per class from `{r['run']}` "
+        "(through `ganforge synth`'s code), and the small CNN of `benchmarks/conditional.py` trained on each set "
+        f"(3 seeds) and scored on the 10,000 MNIST test digits. {r['machine']}; {r['cpu_s']:.0f} CPU-s.",
+        "",
+        "| training set | test accuracy, seeds 0 / 1 / 2 | mean |",
+        "|---|---|---|",
+        *[f"| {k} | {' / '.join(f'{a:.4f}' for a in v)} | {accs[k]:.4f} |" for k, v in r["sets"].items()],
+        "",
+        f"Synthetic only: {only:.2%} (must >= 95%: {'holds' if only >= 0.95 else '**missed**'}); 600 real + synthetic "
+        f"against 600 real: {100 * (mixed - real):+.2f} points (must >= +1: {'holds' if mixed - real >= 0.01 else '**missed**'}).",
+        "",
+    ]
+    return lines
+
+
 # --- report ---------------------------------------------------------------------------------------
 def holds(name: str, scores: dict, uncond_fid: float | None) -> tuple[bool, str]:
     """Whether a row's must target holds on these scores, and the figures it was judged on."""
@@ -465,6 +528,7 @@ def report() -> None:
             if grid is not None:
                 lines.append(f"![{info['recipe']} {info['tag']}](img/{grid.name}) ")
         lines.append("")
+    lines += synth_lines()
     lines += probe_lines()
     OUT_MD.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT_MD}")
@@ -487,6 +551,11 @@ def main() -> None:
     p.add_argument("preset")
     p.add_argument("--steps", type=int, default=800)
     p.add_argument("--tag", required=True)
+    p = sub.add_parser("synth")
+    p.add_argument("row", choices=sorted(r for r in ROWS if ROWS[r].conditional))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tag", default="")
+    p.add_argument("--per-class", type=int, default=600)
     sub.add_parser("report")
     args, overrides = ap.parse_known_args()  # train: key=value overrides (a recipe being tried) anywhere
     if args.cmd not in ("train", "probe") and overrides or any("=" not in o or o.startswith("-") for o in overrides):
@@ -494,6 +563,8 @@ def main() -> None:
     torch.set_num_threads(1)
     if args.cmd == "train":
         train(args.row, args.recipe, args.seed, args.budget_min, overrides, args.tag)
+    elif args.cmd == "synth":
+        synth(args.row, args.seed, args.tag, args.per_class)
     elif args.cmd == "probe":
         probe(args.preset, args.steps, args.tag, overrides)
     elif args.cmd == "eval":
