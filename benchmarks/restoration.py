@@ -280,8 +280,11 @@ def cmd_report(args) -> None:
         "```",
         "export GANFORGE_DATA=../shared/data",
         "python benchmarks/restoration.py bicubic",
-        "python benchmarks/restoration.py train-srresnet --budget 3600",
-        "python benchmarks/restoration.py train-srgan --budget 3600",
+        *[
+            f"python benchmarks/restoration.py train-{name} --budget {runs[label]['budget_cpu_s']:.0f}"
+            for name, label in (("srresnet", "SRResNet"), ("srgan", "SRGAN"))
+            if label in runs
+        ],
         "python benchmarks/restoration.py report",
         "```",
         "",
