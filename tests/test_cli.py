@@ -160,3 +160,14 @@ def test_cli_sample_interpolate_synth(tiny_run, tmp_path, capsys):
         assert exit_.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: ") and fragment in err[0], (args, err)
+
+
+def test_cli_eval_takes_one_checkpoint_folder_and_records_in_its_run(tiny_run, capsys):
+    from tests_helpers import cli_here
+
+    ckpt = sorted((tiny_run / "checkpoints").glob("step_*"))[-1]
+    before = (tiny_run / "metrics.jsonl").read_text().count("\n")
+    proc = cli_here(capsys, "eval", str(ckpt), "--metrics", "fid", "--n", "20", "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "fid" in proc.stdout and not (ckpt / "metrics.jsonl").exists()
+    assert (tiny_run / "metrics.jsonl").read_text().count("\n") == before + 1  # recorded in the run it belongs to

@@ -12,7 +12,7 @@ import click
 
 from ganforge.metrics.extractors import EXTRACTORS
 from ganforge.metrics.pipeline import METRICS, evaluate, model_sampler
-from ganforge.metrics.sources import is_run_dir
+from ganforge.metrics.sources import is_checkpoint_dir, is_run_dir
 from ganforge.zoo import is_zoo
 
 
@@ -73,6 +73,8 @@ def eval_command(
 
         model = load(source, device=device)
         run_dir = None if is_zoo(source) else Path(getattr(model, "run_dir", None) or source)  # the zoo is read-only
+        if run_dir is not None and is_checkpoint_dir(run_dir):  # RUN/checkpoints/step_N: the results go to RUN
+            run_dir = run_dir.parents[1] if (run_dir.parents[1] / "config.json").exists() else None
         step = getattr(model, "step", None)
         src = model_sampler(model)
     t0 = time.perf_counter()

@@ -279,8 +279,14 @@ class SamplerSource(ImageSource):
 
 # --- specs ----------------------------------------------------------------------------------------
 def is_run_dir(path) -> bool:
+    """A run directory, or one checkpoint folder of a run (checkpoints/step_N: state.json + weights)."""
     p = Path(path)
-    return p.is_dir() and (p / "config.json").exists()
+    return p.is_dir() and ((p / "config.json").exists() or is_checkpoint_dir(p))
+
+
+def is_checkpoint_dir(path) -> bool:
+    p = Path(path)
+    return (p / "state.json").is_file() and (p / "model.safetensors").is_file()
 
 
 def open_images(spec: str | Path) -> ImageSource:
