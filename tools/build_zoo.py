@@ -53,7 +53,7 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "dcgan-mnist": Recipe(
         "dcgan-mnist",
-        ("train.steps=5000",),
+        ("g_optim.lr=2e-4", "d_optim.lr=2e-4", "train.steps=5000"),  # the lr the shipped weights trained at
         "DCGAN (Radford et al. 2016) on the MNIST training set, 28x28, EMA generator",
     ),
     "acgan-mnist": Recipe(
