@@ -35,6 +35,8 @@ from _machine import QUIET_RUN, describe  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "runs" / "time-to-quality"
+# each evaluated run's record (bench.json + its saved config), kept in git: the runs folder is not
+RECORDS = REPO / "benchmarks" / "results" / "time_to_quality_runs"
 OUT_MD = REPO / "docs" / "benchmarks" / "time_to_quality.md"
 IMG_DIR = REPO / "docs" / "benchmarks" / "img"
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
@@ -156,6 +158,7 @@ def train(name: str, recipe: str, seed: int, budget_min: float | None, extra: li
         "tag": tag,
         "budget_cpu_s": budget,
         "wall_s": time.perf_counter() - w0,
+        "finished": time.time(),
         "points": points,
         "batch_size": cfg.train.batch_size,
         "overrides": [*(row.overrides if recipe == "ganforge" else PLAIN), *extra],
@@ -200,8 +203,19 @@ def evaluate_run(name: str, recipe: str, seed: int, n: int, tag: str = "") -> di
         point["scores"] = {"n": n, **out, "eval_cpu_s": time.process_time() - t0}
         print(json.dumps({"fraction": point["fraction"], **point["scores"]}), flush=True)
     info["eval_load"] = os.getloadavg()[0]
-    (run_dir(name, recipe, seed, tag) / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
+    out = run_dir(name, recipe, seed, tag)
+    (out / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
+    keep_record(out, info)
     return info
+
+
+def keep_record(out: Path, info: dict) -> None:
+    """Copy what the report needs of an evaluated run (scores, saved config, last grid) into git's reach."""
+    RECORDS.mkdir(parents=True, exist_ok=True)
+    record = {**info, "config": json.loads((out / "config.json").read_text())}
+    (RECORDS / f"{out.name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    IMG_DIR.mkdir(parents=True, exist_ok=True)
+    copy_grid({**info, "dir": out})
 
 
 # --- probes: short runs that diagnose a defect (label ignored, collapse) before a full budget -------------
@@ -490,21 +504,22 @@ def is_shipped(info: dict) -> bool:
     from ganforge.config import load_config
     from ganforge.config.loader import from_saved
 
-    saved = from_saved(json.loads((info["dir"] / "config.json").read_text())).to_dict()  # new keys at their defaults
+    saved = from_saved(info["config"]).to_dict()  # keys added since the run at their defaults
     return info["recipe"] == "ganforge" and recipe_of(saved) == recipe_of(
         load_config(ROWS[info["row"]].preset, []).to_dict()
     )
 
 
 def load_runs() -> list[dict]:
+    """Every evaluated run's record, oldest first (benchmarks/results/time_to_quality_runs)."""
     runs = []
-    for path in sorted(RUNS.glob("*/bench.json")):
+    for path in RECORDS.glob("*.json"):
         info = json.loads(path.read_text())
         if info.get("row") in ROWS and all("scores" in p for p in info["points"]):
-            info["dir"] = path.parent
+            info["dir"] = RUNS / path.stem
             info.setdefault("tag", "")
             runs.append(info)
-    return runs
+    return sorted(runs, key=lambda r: r["finished"])
 
 
 def plot_curves(name: str, runs: list[dict]) -> Path:
@@ -533,18 +548,18 @@ def plot_curves(name: str, runs: list[dict]) -> Path:
 
 
 def copy_grid(info: dict) -> Path | None:
-    grids = sorted((info["dir"] / "samples").glob("step_*.png"))
-    if not grids:
-        return None
+    """The run's last sample grid in docs/benchmarks/img (copied when the run was scored)."""
     out = IMG_DIR / f"ttq_{info['row']}_{info['recipe']}{'_' + info['tag'] if info['tag'] else ''}.png"
-    out.write_bytes(grids[-1].read_bytes())
-    return out
+    grids = sorted((info["dir"] / "samples").glob("step_*.png"))
+    if grids:
+        out.write_bytes(grids[-1].read_bytes())
+    return out if out.exists() else None
 
 
 def report() -> None:
     runs = load_runs()
     if not runs:
-        raise SystemExit(f"no evaluated runs under {RUNS}: run `train` and `eval` first")
+        raise SystemExit(f"no evaluated runs in {RECORDS}: run `train` and `eval` first")
     IMG_DIR.mkdir(parents=True, exist_ok=True)
     by_row = {name: [r for r in runs if r["row"] == name] for name in ROWS}
     # the conditional rows compare with the unconditional DCGAN trained for their own budget (15 CPU-min)
