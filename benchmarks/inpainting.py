@@ -48,6 +48,7 @@ from _machine import QUIET_RUN, describe  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "runs" / "inpainting"
 RESULTS = REPO / "benchmarks" / "results" / "inpainting.json"
+RUNS_LOG = REPO / "benchmarks" / "results" / "inpainting_runs.jsonl"  # every run scored: `score`
 DOC = REPO / "docs" / "benchmarks" / "inpainting.md"
 IMG = REPO / "docs" / "benchmarks" / "img"
 PRESETS = {"ce": "context-encoder-mnist", "gan": "inpaint-photos"}
@@ -71,7 +72,7 @@ def train(kind: str, budget: float, out: Path, overrides: list[str]) -> dict:
     from ganforge.training.loop import Trainer
 
     torch.set_num_threads(1)
-    extra = [*QUIET_RUN, "train.precision=32", "train.steps=100000000", *overrides]
+    extra = [*QUIET_RUN, "train.steps=100000000", *overrides]  # precision: the default (auto), recorded
     cfg = load_config(PRESETS[kind], extra)
     trainer = Trainer(cfg, out, overwrite=True)
     t0, w0 = time.process_time(), time.perf_counter()
@@ -89,6 +90,7 @@ def train(kind: str, budget: float, out: Path, overrides: list[str]) -> dict:
         "wall_s": time.perf_counter() - w0,
         "steps": trainer.step,
         "batch_size": cfg.train.batch_size,
+        "precision": trainer.setup["precision"],
         "last_logs": logs,
         "machine": describe(),
         "load_after": os.getloadavg(),
@@ -203,11 +205,21 @@ def photos_task():
     return data.x, m
 
 
-def evaluate(ce_run: Path | None, gan_run: Path | None, figures: bool = False) -> dict:
-    from ganforge.data.masks import apply_mask, mask_to_image
+def evaluate(
+    ce_run: Path | None, gan_run: Path | None, figures: bool = False, tasks: tuple[str, ...] = ("digits", "photos")
+) -> dict:
 
     results: dict = {"machine": describe(), "load": os.getloadavg(), "telea_radius": TELEA_RADIUS}
-    # digits
+    if "digits" in tasks:
+        digits_rows(results, ce_run, figures)
+    if "photos" in tasks:
+        photos_rows(results, gan_run, figures)
+    return results
+
+
+def digits_rows(results: dict, ce_run: Path | None, figures: bool) -> None:
+    from ganforge.data.masks import apply_mask, mask_to_image
+
     data_name, resolution = run_data(ce_run)
     padded = data_name != "mnist"
     x, m, y = digits_task(data_name, resolution)
@@ -229,7 +241,11 @@ def evaluate(ce_run: Path | None, gan_run: Path | None, figures: bool = False) -
         shown = torch.maximum(apply_mask(x[:k], m[:k]), mask_to_image(m[:k]))
         cols = [shown, outs["telea"][:k], outs["ns"][:k]] + ([outs["ce"][:k]] if "ce" in outs else []) + [x[:k]]
         save_columns(cols, IMG / "inpainting_digits.png")
-    # photos
+
+
+def photos_rows(results: dict, gan_run: Path | None, figures: bool) -> None:
+    from ganforge.data.masks import apply_mask, mask_to_image
+
     x, m = photos_task()
     outs = {k: baseline(k, x, m) for k in BASELINES}
     if gan_run is not None and (gan_run / "bench.json").is_file():
@@ -249,7 +265,55 @@ def evaluate(ce_run: Path | None, gan_run: Path | None, figures: bool = False) -
         cols = [shown, outs["telea"][pick], outs["ns"][pick]]
         cols += ([outs["gan"][pick]] if "gan" in outs else []) + [x[pick]]
         save_columns(cols, IMG / "inpainting_photos.png")
-    return results
+
+
+def score(kind: str, run: Path) -> dict:
+    """Score one trained run on its task and append the figures to the runs log (every run tried)."""
+    task = "digits" if kind == "ce" else "photos"
+    results = evaluate(run if kind == "ce" else None, run if kind == "gan" else None, tasks=(task,))
+    rows = results[task]["rows"]
+    record = {
+        "kind": kind,
+        "run": run.name,
+        "train": results["train"][kind],
+        "scores": rows[kind],
+        "baseline": rows["telea"],
+        "machine": results["machine"],
+        "load": results["load"][0],
+    }
+    record["train"].pop("last_logs", None)
+    with RUNS_LOG.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    print(json.dumps({k: record[k] for k in ("kind", "run", "scores", "baseline")}))
+    return record
+
+
+def runs_lines(kind: str) -> list[str]:
+    """The table of every run of `kind` scored (`score`), oldest first."""
+    if not RUNS_LOG.is_file():
+        return []
+    recs = [r for r in map(json.loads, RUNS_LOG.read_text().splitlines()) if r["kind"] == kind]
+    if not recs:
+        return []
+    head = (
+        "| run | overrides on the preset | precision | steps x batch | CPU-min | accuracy | hole L1 / Telea's | machine, load |"
+        if kind == "ce"
+        else "| run | overrides on the preset | precision | steps x batch | CPU-min | hole PSNR (dB) | - Telea's | machine, load |"
+    )
+    lines = ["Every run tried (`score`), oldest first:", "", head, "|---|---|---|---|---|---|---|---|"]
+    for r in recs:
+        t, sc, base = r["train"], r["scores"], r["baseline"]
+        figs = (
+            f"{100 * sc['acc']:.2f}% | {sc['hole_l1'] / base['hole_l1']:.3f}"
+            if kind == "ce"
+            else f"{sc['hole_psnr']:.2f} | {sc['hole_psnr'] - base['hole_psnr']:+.2f} dB"
+        )
+        over = " ".join(f"`{o}`" for o in t["overrides"]) or "-"
+        lines.append(
+            f"| {r['run']} | {over} | {t.get('precision', '32')} | {t['steps']:,} x {t['batch_size']} | "
+            f"{t['cpu_s'] / 60:.1f} | {figs} | {r['machine']}, load {r['load']:.1f} |"
+        )
+    return [*lines, ""]
 
 
 def save_columns(cols: list[torch.Tensor], path: Path) -> None:
@@ -328,6 +392,7 @@ def markdown_section(results: dict | None = None, level: int = 2) -> str:
         "",
         "![masked | Telea | Navier-Stokes | context encoder | original](img/inpainting_digits.png)",
         "",
+        *runs_lines("ce"),
         f"{h}# Photos: masked-image GAN, 64 px crops, random boxes of 25%",
         "",
         f"{p['n']} held-out 64 px crops of photos/set14 (16 seeded crops per image; the model trains on bsd68 + "
@@ -355,6 +420,7 @@ def markdown_section(results: dict | None = None, level: int = 2) -> str:
         "",
         "![masked | Telea | Navier-Stokes | masked-image GAN | original](img/inpainting_photos.png)",
         "",
+        *runs_lines("gan"),
         f"Baselines: OpenCV `cv2.inpaint` (Telea 2004 and Navier-Stokes, radius {results['telea_radius']}) and "
         "mean fill (the mean of the image's known pixels, per channel); every output, the models' too, rounded "
         "to 8-bit pixels before scoring.",
@@ -381,6 +447,9 @@ def main(argv: list[str] | None = None) -> None:
         t.add_argument("--out", type=Path, default=RUNS / kind)
         t.add_argument("overrides", nargs="*", help="key=value config overrides on the preset")
     sub.add_parser("baselines", help="score the baselines alone (no trained model needed)")
+    sc = sub.add_parser("score", help="score one trained run and add it to the table of runs tried")
+    sc.add_argument("kind", choices=["ce", "gan"])
+    sc.add_argument("run", type=Path)
     r = sub.add_parser("report", help="score the trained runs and the baselines; store the figures")
     r.add_argument("--ce", type=Path, default=RUNS / "ce")
     r.add_argument("--gan", type=Path, default=RUNS / "gan")
@@ -390,6 +459,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd.startswith("train-"):
         kind = args.cmd.split("-")[1]
         train(kind, args.budget, args.out, args.overrides)
+    elif args.cmd == "score":
+        score(args.kind, args.run)
     elif args.cmd == "baselines":
         print(markdown_section(evaluate(None, None)))
     else:

@@ -85,3 +85,14 @@ def test_gan_model_tells_what_it_is(dcgan_run, tmp_path):
     assert all(not net.training for net in model.networks.values())
     train_tiny(tmp_path / "plain", extra=["train.ema=none"], steps=1)
     assert load(tmp_path / "plain").uses_ema == []
+
+
+def test_ema_false_loads_the_live_generator(dcgan_run):
+    run, trainer = dcgan_run
+    live = load(run, ema=False)
+    assert live.uses_ema == []
+    torch.testing.assert_close(live.generator.state_dict(), trainer.nets["G"].state_dict(), rtol=0, atol=0)
+    ema = load(run).generator.state_dict()
+    assert any(not torch.equal(ema[k], v) for k, v in live.generator.state_dict().items())  # two different G
+    with pytest.raises(UserError, match="zoo entries hold only the EMA weights"):
+        load("zoo:dcgan-mnist", ema=False)

@@ -130,10 +130,11 @@ class GanModel(LoadedModel):
         return tables.synthesize(self, n, seed, where)
 
 
-def load(path: str | Path, device: str = "cpu") -> GanModel:
+def load(path: str | Path, device: str = "cpu", ema: bool = True) -> GanModel:
     """A trained model from a run directory, its checkpoints/ folder, or one checkpoint folder; or
-    from the zoo shipped with ganforge: "zoo:NAME" (`ganforge zoo` lists them)."""
-    return GanModel.from_path(path, device)
+    from the zoo shipped with ganforge: "zoo:NAME" (`ganforge zoo` lists them). Where the run kept
+    an EMA generator, that is what is loaded; ema=False loads the live weights instead."""
+    return GanModel.from_path(path, device, ema)
 
 
 __all__ = ["GanModel", "load", "to_uint8"]

@@ -64,9 +64,9 @@ class LoadedModel:
         )
 
     @classmethod
-    def from_checkpoint(cls, ckpt: Checkpoint, device: str | torch.device = "cpu") -> LoadedModel:
+    def from_checkpoint(cls, ckpt: Checkpoint, device: str | torch.device = "cpu", ema: bool = True) -> LoadedModel:
         """The networks of the recorded config with the checkpoint's weights; for each network its
-        EMA copy (saved as "<name>_ema") replaces the live weights when there is one."""
+        EMA copy (saved as "<name>_ema") replaces the live weights when there is one, unless ema=False."""
         config = from_saved(ckpt.config)
         st = ckpt.state
         data_shape = tuple(st["data_shape"])
@@ -75,7 +75,7 @@ class LoadedModel:
         networks = build_networks(config, data_shape, num_classes, meta)
         uses_ema = []
         for name, net in networks.items():
-            key = f"{name}_ema" if f"{name}_ema" in ckpt.weights else name
+            key = f"{name}_ema" if ema and f"{name}_ema" in ckpt.weights else name
             if key != name:
                 uses_ema.append(name)
             try:
@@ -132,12 +132,14 @@ class LoadedModel:
         )
 
     @classmethod
-    def from_path(cls, path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    def from_path(cls, path: str | Path, device: str | torch.device = "cpu", ema: bool = True) -> LoadedModel:
         """The latest readable checkpoint of a run directory, its checkpoints/ folder, or one checkpoint
-        folder; or a zoo entry, "zoo:NAME"."""
+        folder; or a zoo entry, "zoo:NAME". ema=False: the live weights, not their EMA copies."""
         if is_zoo(path):
+            if not ema:
+                raise UserError(f"{path}: zoo entries hold only the EMA weights; load a run for the live ones")
             return cls.from_zoo(str(path), device)
-        return cls.from_checkpoint(load_latest(Path(path), with_optim=False), device=device)
+        return cls.from_checkpoint(load_latest(Path(path), with_optim=False), device=device, ema=ema)
 
     @property
     def generator(self) -> nn.Module | None:
@@ -163,10 +165,10 @@ class LoadedModel:
         return self.family.is_conditional(self.config.model)
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+def load_model(path: str | Path, device: str | torch.device = "cpu", ema: bool = True) -> LoadedModel:
     """The latest readable checkpoint of a run directory, its checkpoints/ folder, or one checkpoint
-    folder; or a zoo entry, "zoo:NAME"."""
-    return LoadedModel.from_path(path, device)
+    folder; or a zoo entry, "zoo:NAME". ema=False: the live weights, not their EMA copies."""
+    return LoadedModel.from_path(path, device, ema)
 
 
 def families_that(can) -> list[str]:
