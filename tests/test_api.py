@@ -96,3 +96,4 @@ def test_ema_false_loads_the_live_generator(dcgan_run):
     assert any(not torch.equal(ema[k], v) for k, v in live.generator.state_dict().items())  # two different G
     with pytest.raises(UserError, match="zoo entries hold only the EMA weights"):
         load("zoo:dcgan-mnist", ema=False)
+    assert ganforge.load(run, ema=False).uses_ema == []  # the package-level entry point passes it on
