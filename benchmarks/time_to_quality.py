@@ -360,6 +360,14 @@ def synth(name: str, seed: int, tag: str, per_class: int, live: bool = False, la
     for key, (x, y) in sets.items():
         out["sets"][key] = [test_accuracy(train_classifier(x, y, s), test.x, test.y) for s in (0, 1, 2)]
         print(key, out["sets"][key], flush=True)
+    # the same classifier on as many real digits as there are synthetic ones: what it reaches on real data
+    real = build_dataset(load_config(None, ["data.name=mnist", f"data.limit={len(ys)}"]).data, 0)
+    out["reference"] = {
+        f"{len(ys):,} real (reference)": [
+            test_accuracy(train_classifier(real.x, real.y, s), test.x, test.y) for s in (0, 1, 2)
+        ]
+    }
+    print(out["reference"], flush=True)
     out |= {"cpu_s": time.process_time() - t0, "machine": describe(), "load": os.getloadavg()[0]}
     key = (out["run"], per_class, source)
     records = [r for r in synth_records() if (r["run"], r["per_class"], r.get("source", "EMA G")) != key]
@@ -392,9 +400,9 @@ def synth_lines() -> list[str]:
     verdicts = []
     for r in records:
         accs = {k: sum(v) / len(v) for k, v in r["sets"].items()}
-        for k, v in r["sets"].items():
+        for k, v in {**r["sets"], **r.get("reference", {})}.items():
             lines.append(
-                f"| `{r['run']}` | {r.get('source', 'EMA G')} | {r['per_class']} | {k} | {' / '.join(f'{a:.4f}' for a in v)} | {accs[k]:.4f} | "
+                f"| `{r['run']}` | {r.get('source', 'EMA G')} | {r['per_class']} | {k} | {' / '.join(f'{a:.4f}' for a in v)} | {sum(v) / len(v):.4f} | "
                 f"{r['machine']}; {r['cpu_s']:.0f} |"
             )
         real, mixed, only = list(accs.values())
