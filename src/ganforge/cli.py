@@ -53,6 +53,11 @@ def out_folder(default: str, help: str):
     return click.option("--out", "out", type=click.Path(file_okay=False), default=default, show_default=True, help=help)
 
 
+def tile_option(default: int, help: str):
+    """The --tile option of the commands that process images of any size in overlapping tiles."""
+    return click.option("--tile", type=int, default=default, show_default=True, help=help)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganforge")
 @click.option("--verbose", is_flag=True, help="On an error, show its details and traceback too.")
@@ -465,13 +470,7 @@ def translate(run, input, direction, out, target, paired, overwrite):
 @click.argument("run", type=click.Path())
 @click.argument("input", type=click.Path(), metavar="IMAGE_OR_FOLDER")
 @out_folder("upscaled", "Folder for <name>.png per input.")
-@click.option(
-    "--tile",
-    type=int,
-    default=128,
-    show_default=True,
-    help="Input pixels per tile side (overlapping tiles keep memory bounded; 0: whole images).",
-)
+@tile_option(128, "Input pixels per tile side (overlapping tiles keep memory bounded; 0: whole images).")
 @click.option("--overwrite", is_flag=True, help="Replace existing files in --out.")
 def upscale(run, input, out, tile, overwrite):
     """Upscale IMAGE_OR_FOLDER with the super-resolution model (srgan family) in RUN."""
@@ -598,12 +597,8 @@ def detect(run, inputs, out, threshold, overwrite):
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --policy mask.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="The completed image, a .png file.")
-@click.option(
-    "--tile",
-    type=int,
-    default=256,
-    show_default=True,
-    help="Fully convolutional models: process larger images in tiles of this many pixels (memory stays bounded).",
+@tile_option(
+    256, "Fully convolutional models: process larger images in tiles of this many pixels (memory stays bounded)."
 )
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists (never an input).")
 def inpaint(run, image, mask, policy, seed, out, tile, overwrite):
