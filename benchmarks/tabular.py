@@ -218,7 +218,11 @@ def efficacy(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict[str, di
                 warnings.simplefilter("ignore")
                 pipe.fit(train.drop(columns=[TARGET]), y_train)
             pred = pipe.predict(test.drop(columns=[TARGET]))
-        out[name] = {"acc": float(accuracy_score(y_test, pred)), "f1": float(f1_score(y_test, pred))}
+        out[name] = {
+            "acc": float(accuracy_score(y_test, pred)),
+            "f1": float(f1_score(y_test, pred)),
+            "predicted_positive": float(np.mean(pred)),  # the share of test rows it calls >50K
+        }
     return out
 
 
@@ -349,6 +353,7 @@ def run_synth(args) -> None:
                     "overrides": list(args.ctgan or []) if method == "ours" else [],
                     **info,
                     "clf": efficacy(synth, test, seed),
+                    "positive_share": float((synth[TARGET].astype(str) == POSITIVE).mean()),  # >50K rows made
                     **shapes_and_correlations(test, synth),
                 }
             )
