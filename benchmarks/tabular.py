@@ -262,7 +262,9 @@ class BudgetTrainer:
         return _T(cfg, run_dir, data=data)
 
 
-def ours(train: pd.DataFrame, budget: float, seed: int, overrides: list[str]) -> tuple[pd.DataFrame, dict]:
+def ours(
+    train: pd.DataFrame, budget: float, seed: int, overrides: list[str], conditions: str = "data"
+) -> tuple[pd.DataFrame, dict]:
     from ganforge.api import load
     from ganforge.config import load_config
     from ganforge.data.tables import table_data
@@ -277,8 +279,8 @@ def ours(train: pd.DataFrame, budget: float, seed: int, overrides: list[str]) ->
         trainer.fit()
         cpu = time.process_time() - t0
         model = load(Path(tmp) / "run")
-        synth = model.sample_table(len(train), seed=seed)
-    return synth, {"cpu_s": round(cpu, 1), "steps": model.step}
+        synth = model.sample_table(len(train), seed=seed, conditions=conditions)
+    return synth, {"cpu_s": round(cpu, 1), "steps": model.step, "conditions": conditions}
 
 
 _EPOCH_COST: dict[str, float] = {}
@@ -339,7 +341,7 @@ def run_synth(args) -> None:
     for seed in args.seed_list if args.seed_list is not None else range(args.seeds):
         for method in args.methods:
             if method == "ours":
-                synth, info = ours(train, args.budget, seed, list(args.ctgan or []))
+                synth, info = ours(train, args.budget, seed, list(args.ctgan or []), args.conditions)
             else:
                 synth, info = package(train, args.budget, seed, args.epochs)
             synth = synth[train.columns]
@@ -590,6 +592,9 @@ def main() -> None:
     s.add_argument("--identity", action="store_true")
     s.add_argument("--epochs", type=int, default=None, help="the ctgan package's epochs (default: from a timed probe)")
     s.add_argument("--ctgan", nargs="*", help="overrides of the ctgan preset, key=value")
+    s.add_argument(
+        "--conditions", choices=["data", "log"], default="data", help="ours: how synthesis draws G's conditions"
+    )
     s.add_argument("--tag", default="")
     r = sub.add_parser("report")
     r.add_argument("--body", type=Path, default=None, help="text (commands, findings) placed before the tables")

@@ -122,12 +122,15 @@ class GanModel(LoadedModel):
 
         return tables.impute(self, table, seed)
 
-    def sample_table(self, n: int, seed: int = 0, where: dict[str, str] | None = None) -> pd.DataFrame:
+    def sample_table(
+        self, n: int, seed: int = 0, where: dict[str, str] | None = None, conditions: str = "data"
+    ) -> pd.DataFrame:
         """n synthetic rows with the training table's columns, categories and dtypes (CTGAN models);
-        where={"column": "category"}: only rows of that category, G conditioned on it."""
+        where={"column": "category"}: only rows of that category, G conditioned on it; conditions="log":
+        G's conditional vectors drawn by log-frequency, as in training (rare categories more often)."""
         from ganforge.inference import tables
 
-        return tables.synthesize(self, n, seed, where)
+        return tables.synthesize(self, n, seed, where, conditions=conditions)
 
 
 def load(path: str | Path, device: str = "cpu", ema: bool = True) -> GanModel:

@@ -316,8 +316,15 @@ def interpolate(run, rows, steps, seed, klass, truncation, out, overwrite):
 @click.option(
     "--where", "where", multiple=True, help="Table models: only rows with this category, e.g. --where sex=Female."
 )
+@click.option(
+    "--conditions",
+    type=click.Choice(["data", "log"]),
+    default=None,
+    help="Table models: G's conditional vectors drawn as the data's category frequencies (data, the "
+    "default) or by log-frequency as in training (log: rare categories more often, as the ctgan package).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def synth(run, per_class, out, seed, truncation, n, where, overwrite):
+def synth(run, per_class, out, seed, truncation, n, where, conditions, overwrite):
     """Write a synthetic data set: labelled images from a class-conditional model, or table rows (CSV)
     from a table model (ctgan)."""
     from ganforge.api import load
@@ -333,11 +340,13 @@ def synth(run, per_class, out, seed, truncation, n, where, overwrite):
             raise UserError("--per-class and --truncation are for image models; a table model takes --n and --where")
         if out_path.suffix.lower() != ".csv":
             raise UserError(f"--out {out}: a table model writes a .csv file")
-        result = synthesize_csv(model, 1000 if n is None else n, out_path, seed, parse_where(where), overwrite)
+        result = synthesize_csv(
+            model, 1000 if n is None else n, out_path, seed, parse_where(where), overwrite, conditions or "data"
+        )
         click.echo(f"wrote {result['rows']} synthetic rows to {result['path']}")
         return
-    if n is not None or where:
-        raise UserError("--n and --where are for table models; an image model takes --per-class")
+    if n is not None or where or conditions:
+        raise UserError("--n, --where and --conditions are for table models; an image model takes --per-class")
     if per_class is None:
         raise UserError("--per-class N is needed: the images to generate for every class")
     result = write_synthetic(model, out_path, per_class, seed, truncation, overwrite)

@@ -6,7 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
+import ganforge
 from ganforge.data.tables import ModeEncoder, infer_schema
+from ganforge.errors import UserError
+from ganforge.inference.tables import _encoder
 from ganforge.objectives.tabular import CondSampler, cond_loss
 from ganforge.training.tables import train_table
 
@@ -78,6 +81,23 @@ def test_synth_reproduces_the_columns_and_dtypes_of_its_table(ctgan_run, tmp_pat
     assert fake.dtypes.astype(str).tolist() == real.dtypes.astype(str).tolist()  # int64, float64, str/object
     assert set(fake["sex"]) <= set(real["sex"]) and set(fake["job"]) <= set(real["job"])
     assert fake["age"].between(real["age"].min(), real["age"].max()).all()
+
+
+def test_log_frequency_conditions_draw_rare_categories_more_often(ctgan_run, tmp_path):
+    tmp, _ = ctgan_run
+    model = ganforge.load(tmp / "run")
+    sampler = CondSampler(_encoder(model, "synthesize").discrete())
+    gen = torch.Generator().manual_seed(0)
+    data, log = (sampler.sample(20000, gen, log=flag)[0].mean(0) for flag in (False, True))
+    rare = data.argmin()  # the rarest category of all: drawn more often by log-frequency
+    assert log[rare] > data[rare]
+    a, b = model.sample_table(200, seed=3), model.sample_table(200, seed=3, conditions="log")
+    assert list(a.columns) == list(b.columns) and not a.equals(b)  # G is given other conditional vectors
+    with pytest.raises(UserError, match="--conditions 'odd'"):
+        model.sample_table(5, conditions="odd")
+    out = tmp_path / "log.csv"
+    proc = run_cli("synth", str(tmp / "run"), "--n", "20", "--conditions", "log", "--out", str(out))
+    assert proc.returncode == 0 and len(pd.read_csv(out)) == 20, proc.stderr
 
 
 def test_synth_refuses_unknown_where_columns_and_values(ctgan_run, tmp_path, capsys):

@@ -160,6 +160,9 @@ def sample_spans(logits: torch.Tensor, spans, generator: torch.Generator) -> tor
     return torch.cat(out, 1)
 
 
+CONDITIONS = ("data", "log")  # how an unconditioned synthesis draws G's conditional vectors
+
+
 @torch.no_grad()
 def synthesize(
     model: LoadedModel,
@@ -168,13 +171,19 @@ def synthesize(
     where: dict[str, str] | None = None,
     batch_size: int = 1000,
     max_rounds: int = 100,
+    conditions: str = "data",
 ) -> pd.DataFrame:
     """n synthetic rows as a DataFrame with the training table's columns and dtypes, reproducible from
-    `seed`. Unconditioned: G's conditional vector is drawn as the training data's category frequencies
-    (CTGAN's sampling); categories and modes are drawn from G's softmax (`sample_spans`). `where={"col": "value"}`: the conditional vector names that category and only
-    rows that hold it are kept (rejection, at most `max_rounds` batches)."""
+    `seed`. Unconditioned: G's conditional vector names a category drawn as the training data's
+    category frequencies (conditions="data"), or by the log-frequencies G trained with
+    (conditions="log": rare categories more often, as the ctgan package samples); categories and
+    modes are drawn from G's softmax (`sample_spans`). `where={"col": "value"}`: the conditional
+    vector names that category and only rows that hold it are kept (rejection, at most `max_rounds`
+    batches)."""
     if n < 1:
         raise UserError(f"--n {n}: at least 1 row")
+    if conditions not in CONDITIONS:
+        raise UserError(f"--conditions {conditions!r}: choose one of {', '.join(CONDITIONS)}")
     enc: ModeEncoder = _encoder(model, "synthesize")
     cond_on = _check_where(enc.schema, where or {})
     G = model.generator
@@ -193,7 +202,7 @@ def synthesize(
         elif fixed is not None:
             cond = fixed.expand(batch_size, -1)
         else:
-            cond = sampler.sample(batch_size, gen, log=False)[0]
+            cond = sampler.sample(batch_size, gen, log=conditions == "log")[0]
         _, logits = G(z.to(model.device), None if cond is None else cond.to(model.device), return_logits=True)
         x = sample_spans(logits.cpu(), G.spans, gen).numpy()
         cols = enc.decode(x)
@@ -214,11 +223,17 @@ def synthesize(
 
 
 def synthesize_csv(
-    model: LoadedModel, n: int, out: str | Path, seed: int = 0, where=None, overwrite: bool = False
+    model: LoadedModel,
+    n: int,
+    out: str | Path,
+    seed: int = 0,
+    where=None,
+    overwrite: bool = False,
+    conditions: str = "data",
 ) -> dict:
     """`synthesize` into a CSV file, written atomically."""
     refuse_overwrite(out, overwrite=overwrite)
-    frame = synthesize(model, n, seed, where)
+    frame = synthesize(model, n, seed, where, conditions=conditions)
     enc = _encoder(model, "synthesize")
     write_csv(frame, out, enc.schema.na_marker)
     return {"rows": len(frame), "path": str(out)}
