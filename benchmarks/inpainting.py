@@ -228,7 +228,7 @@ def digits_rows(results: dict, ce_run: Path | None, figures: bool) -> None:
     for k, run in runs.items():
         if run is not None and (run / "bench.json").is_file():
             outs[k] = model_completions(run, x, m)
-            results.setdefault("train", {})[k] = json.loads((run / "bench.json").read_text())
+            results.setdefault("train", {})[k] = {**json.loads((run / "bench.json").read_text()), "out": rel(run)}
     rows = {"original": {"acc": float((classify(x, padded) == y).float().mean())}}
     for k, out in {"masked": apply_mask(x, m), **outs}.items():
         rows[k] = {
@@ -250,7 +250,10 @@ def photos_rows(results: dict, gan_run: Path | None, figures: bool) -> None:
     outs = {k: baseline(k, x, m) for k in BASELINES}
     if gan_run is not None and (gan_run / "bench.json").is_file():
         outs["gan"] = model_completions(gan_run, x, m)
-        results.setdefault("train", {})["gan"] = json.loads((gan_run / "bench.json").read_text())
+        results.setdefault("train", {})["gan"] = {
+            **json.loads((gan_run / "bench.json").read_text()),
+            "out": rel(gan_run),
+        }
     rows = {}
     for k, out in outs.items():
         rows[k] = {
@@ -265,6 +268,12 @@ def photos_rows(results: dict, gan_run: Path | None, figures: bool) -> None:
         cols = [shown, outs["telea"][pick], outs["ns"][pick]]
         cols += ([outs["gan"][pick]] if "gan" in outs else []) + [x[pick]]
         save_columns(cols, IMG / "inpainting_photos.png")
+
+
+def rel(path: Path) -> str:
+    """A run's folder as the commands name it: relative to the repository where it lies inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def score(kind: str, run: Path) -> dict:
@@ -348,11 +357,14 @@ def markdown_section(results: dict | None = None, level: int = 2) -> str:
         "```",
         *[
             f"{COMMAND} train-{k} --budget {train[k]['budget_cpu_s']:.0f}"
+            + (f" --out {train[k]['out']}" if "out" in train[k] else "")
             + (f" {' '.join(train[k]['overrides'])}" if train[k]["overrides"] else "")
             for k in ("ce", "gan")
             if k in train
         ],
-        f"{COMMAND} report --write",
+        f"{COMMAND} score ce|gan RUN   # each run tried, into the tables of runs below",
+        f"{COMMAND} report --write"
+        + "".join(f" --{k} {train[k]['out']}" for k in ("ce", "gan") if "out" in train.get(k, {})),
         "```",
         "",
         f"{h}# Digits: context encoder, MNIST 32 px, centre 16x16 hole",
