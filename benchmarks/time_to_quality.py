@@ -407,7 +407,7 @@ def synth_lines() -> list[str]:
             )
         real, mixed, only = list(accs.values())
         verdicts.append(
-            f"- {r['per_class']} per class from the {r.get('source', 'EMA G')}: synthetic only {only:.2%} (must >= 95%: "
+            f"- `{Path(r['run']).name}`, {r['per_class']} per class from the {r.get('source', 'EMA G')}: synthetic only {only:.2%} (must >= 95%: "
             f"{'holds' if only >= 0.95 else '**missed**'}); 600 real + synthetic against 600 real: "
             f"{100 * (mixed - real):+.2f} points (must >= +1: {'holds' if mixed - real >= 0.01 else '**missed**'})"
         )
